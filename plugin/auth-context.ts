@@ -1,0 +1,45 @@
+/**
+ * What every authentication scheme gets from the plugin, and what it hands back. Schemes (JWT,
+ * RFC 9421, legacy signature) authenticate; the scope hook then authorizes.
+ */
+import type { LinkedToken, Mode } from '../types/index.js'
+import type { ResolvedConfig } from './config.js'
+import {
+  AlgorithmNotImplementedError, AppNotFoundError, ForbiddenSchemaError, ForbiddenStrategyError, InvalidAppKeyError
+} from './errors.js'
+import type { ResolvedApp } from './resolved-app.js'
+import type { StoreCache } from './store-cache.js'
+
+export interface AuthContext {
+  config: ResolvedConfig
+  registry: StoreCache
+}
+
+export interface Authenticated {
+  app: ResolvedApp
+  token: LinkedToken
+}
+
+/**
+ * Loads the calling app and checks that it may use this scheme on this route, in the
+ * original's order: unknown app, unknown algorithm, schema, strategy; then unusable keys.
+ * `mode` is the route's mode (undefined: follow the app's strategy).
+ */
+export async function loadCallingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): Promise<ResolvedApp> {
+  // A caller may not claim to be this service.
+  if (slug === ctx.config.appName) throw new AppNotFoundError()
+  const app = await ctx.registry.getApp(slug)
+  return checkCallingApp(app, scheme, mode)
+}
+
+export function checkCallingApp (app: ResolvedApp | null, scheme: Mode, mode: Mode | undefined): ResolvedApp {
+  if (app === null) throw new AppNotFoundError()
+  if (app.algorithm === null) throw new AlgorithmNotImplementedError()
+  if (app.schema !== 'LINK') throw new ForbiddenSchemaError()
+  // JWT: the app's strategy must be JWT. Signature: the strategy must be SIGNATURE unless the
+  // route says mode 'signature' (the original's mode="signature" lifts the restriction).
+  const allowed = scheme === 'jwt' ? app.strategy === 'JWT' : app.strategy === 'SIGNATURE' || mode === 'signature'
+  if (!allowed) throw new ForbiddenStrategyError()
+  if (app.keys === null) throw new InvalidAppKeyError()
+  return app
+}

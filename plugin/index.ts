@@ -1,0 +1,11 @@
+/**
+ * fastify-linked-services: service-to-service authentication between linked apps for Fastify.
+ */
+import plugin from './plugin.js'
+
+export default plugin
+export { plugin as linkedServices }
+export { MemoryStore } from './stores/memory-store.js'
+export type { MemoryStoreData } from './stores/memory-store.js'
+export * as errors from './errors.js'
+export type * from '../types/index.js'

@@ -1,0 +1,57 @@
+/**
+ * JWT (Link) mode: `Authorization: Link App=<caller>,Token=<jwt>`. Authenticates the calling app;
+ * the scope hook authorizes afterwards.
+ */
+import type { Algorithm, Mode } from '../../types/index.js'
+import { checkCallingApp, loadCallingApp, type AuthContext, type Authenticated } from '../auth-context.js'
+import { parseParams } from '../authorization-header.js'
+import { AppNotFoundError, WrongAppTokenError } from '../errors.js'
+import { candidateKeys } from '../keys/app-keys.js'
+import { JWT_ALGORITHM, type ResolvedApp } from '../resolved-app.js'
+import { checkClaims, checkHeader } from './claims.js'
+import { decodeJws } from './decode.js'
+import type { TokenCache } from './token-cache.js'
+import { verifyJwsSignature } from './verify-signature.js'
+
+const LINK_PARAMS = ['App', 'Token'] as const
+const ALGORITHM_BY_JWT_NAME = new Map(Object.entries(JWT_ALGORITHM).map(([algorithm, name]) => [name as string, algorithm as Algorithm]))
+
+export interface JwtContext extends AuthContext {
+  tokenCache: TokenCache
+}
+
+async function callingApp (ctx: JwtContext, slug: string, mode: Mode | undefined): Promise<ResolvedApp> {
+  if (slug === ctx.config.appName) throw new AppNotFoundError()
+  // Warm path without a promise: the app is in the cache.
+  const cached = ctx.registry.peekApp(slug, Date.now())
+  if (cached !== undefined) return checkCallingApp(cached, 'jwt', mode)
+  return await loadCallingApp(ctx, slug, 'jwt', mode)
+}
+
+export async function authenticateJwt (params: string, ctx: JwtContext, mode: Mode | undefined): Promise<Authenticated> {
+  const [slug, jwt] = parseParams(params, LINK_PARAMS)
+  if (jwt.length > ctx.config.jwt.maxTokenLength) throw new WrongAppTokenError(': the token is too long')
+  const app = await callingApp(ctx, slug, mode)
+  const nowMs = Date.now()
+  const cached = ctx.tokenCache.get(jwt, app, slug, nowMs)
+  if (cached !== undefined) return { app, token: cached }
+
+  const { header, payload, signingInput, signature } = decodeJws(jwt)
+  const { alg, kid } = checkHeader(header)
+  const keys = candidateKeys(app.keys!, algorithmNamedBy(alg), kid, nowMs)
+  const key = keys.find((candidate) => verifyJwsSignature(candidate, signingInput, signature))
+  if (key === undefined) throw new WrongAppTokenError(': the signature does not verify')
+
+  const tolerance = ctx.config.jwt.clockTolerance
+  const token = checkClaims(payload, { appName: ctx.config.appName, headerApp: slug, now: nowMs / 1000, tolerance })
+  const validUntil = Math.min((token.exp + tolerance) * 1000, key.expiresAt)
+  ctx.tokenCache.set(jwt, { app, headerApp: slug, token }, validUntil)
+  return { app, token }
+}
+
+/** The app algorithm a JWT `alg` names; an unknown alg (`none` among them) is refused. */
+function algorithmNamedBy (alg: string): Algorithm {
+  const algorithm = ALGORITHM_BY_JWT_NAME.get(alg)
+  if (algorithm === undefined) throw new WrongAppTokenError(': the token algorithm is not accepted')
+  return algorithm
+}

@@ -1,0 +1,129 @@
+/**
+ * Turns the key strings of an app record into node:crypto KeyObjects, once per app load.
+ *
+ * Accepted encodings:
+ * - HMAC: the hex string of the secret bytes (the original's `private_key`); at least as long as
+ *   the hash output (32 bytes for SHA-256, 64 for SHA-512).
+ * - Ed25519 public: PEM (SPKI), hex of PEM text (the original), raw 32 bytes as hex or base64.
+ * - Ed25519 private: PEM (PKCS#8), hex of PEM text (the original), a raw 32-byte seed or a 64-byte
+ *   tweetnacl/PyNaCl secret key (seed || public key), as hex or base64.
+ * Every failure throws a KeyFormatError whose message names the problem, never the key.
+ */
+import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto'
+import nacl from 'tweetnacl'
+import type { Algorithm } from '../../types/index.js'
+import { checkEd25519PublicKey } from './ed25519-point.js'
+
+export class KeyFormatError extends Error {}
+
+const HEX = /^(?:[0-9a-fA-F]{2})+$/
+const BASE64 = /^[A-Za-z0-9+/_-]+={0,2}$/
+const PEM_HEADER = '-----BEGIN '
+// DER prefixes of an Ed25519 SPKI public key and PKCS#8 private key (RFC 8410).
+const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex')
+const PKCS8_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+export const HMAC_MIN_BYTES: Record<'HMAC_SHA256' | 'HMAC_SHA512', number> = { HMAC_SHA256: 32, HMAC_SHA512: 64 }
+
+export function parseHmacSecret (text: unknown, algorithm: 'HMAC_SHA256' | 'HMAC_SHA512'): KeyObject {
+  if (typeof text !== 'string' || text.length === 0) throw new KeyFormatError('the HMAC secret is empty')
+  if (!HEX.test(text)) throw new KeyFormatError('the HMAC secret is not a hex string')
+  const secret = Buffer.from(text, 'hex')
+  if (secret.length < HMAC_MIN_BYTES[algorithm]) {
+    throw new KeyFormatError(`the HMAC secret is shorter than ${HMAC_MIN_BYTES[algorithm]} bytes`)
+  }
+  return createSecretKey(secret)
+}
+
+/** PEM text given directly or as the hex of its text (the original's column format). */
+function pemText (text: string): string | null {
+  if (text.includes(PEM_HEADER)) return text
+  if (HEX.test(text) && text.length > 64) {
+    const decoded = Buffer.from(text, 'hex').toString('latin1')
+    if (decoded.includes(PEM_HEADER)) return decoded
+  }
+  return null
+}
+
+/** Raw key bytes given as hex or base64 (standard or url-safe). */
+function rawBytes (text: string): Buffer | null {
+  if (HEX.test(text)) return Buffer.from(text, 'hex')
+  if (BASE64.test(text)) return Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64')
+  return null
+}
+
+function assertEd25519 (key: KeyObject): KeyObject {
+  if (key.asymmetricKeyType !== 'ed25519') {
+    throw new KeyFormatError(`the key is ${key.asymmetricKeyType ?? 'not asymmetric'}, not Ed25519`)
+  }
+  return key
+}
+
+function publicKeyFromRaw (raw: Uint8Array): KeyObject {
+  const verdict = checkEd25519PublicKey(raw)
+  if (verdict !== 'valid') throw new KeyFormatError(`the Ed25519 public key is invalid (${verdict})`)
+  return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
+}
+
+/** Checks an Ed25519 KeyObject's point, whatever encoding it came in. */
+function checkedPublicKey (key: KeyObject): KeyObject {
+  const der = key.export({ format: 'der', type: 'spki' })
+  return publicKeyFromRaw(der.subarray(der.length - 32))
+}
+
+export function parseEd25519PublicKey (text: unknown): KeyObject {
+  if (typeof text !== 'string' || text.trim().length === 0) throw new KeyFormatError('the Ed25519 public key is empty')
+  const value = text.trim()
+  const pem = pemText(value)
+  if (pem !== null) {
+    let key: KeyObject
+    try {
+      key = createPublicKey(pem)
+    } catch {
+      throw new KeyFormatError('the Ed25519 public key PEM cannot be read')
+    }
+    return checkedPublicKey(assertEd25519(key))
+  }
+  const raw = rawBytes(value)
+  if (raw === null || raw.length !== 32) throw new KeyFormatError('the Ed25519 public key is not 32 bytes of hex or base64, nor PEM')
+  return publicKeyFromRaw(raw)
+}
+
+export function parseEd25519PrivateKey (text: unknown): KeyObject {
+  if (typeof text !== 'string' || text.trim().length === 0) throw new KeyFormatError('the Ed25519 private key is empty')
+  const value = text.trim()
+  const pem = pemText(value)
+  if (pem !== null) {
+    let key: KeyObject
+    try {
+      key = createPrivateKey(pem)
+    } catch {
+      throw new KeyFormatError('the Ed25519 private key PEM cannot be read')
+    }
+    return assertEd25519(key)
+  }
+  const raw = rawBytes(value)
+  if (raw === null || (raw.length !== 32 && raw.length !== 64)) {
+    throw new KeyFormatError('the Ed25519 private key is not a 32-byte seed or 64-byte secret key (hex or base64), nor PEM')
+  }
+  const seed = raw.subarray(0, 32)
+  if (raw.length === 64) {
+    // tweetnacl / PyNaCl secret key: seed || public key. The halves must belong together.
+    const derived = nacl.sign.keyPair.fromSeed(seed).publicKey
+    if (!Buffer.from(derived).equals(raw.subarray(32))) throw new KeyFormatError('the Ed25519 secret key halves do not match')
+  }
+  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+}
+
+/** The raw 32-byte public key of an Ed25519 KeyObject (public or private). */
+export function ed25519RawPublicKey (key: KeyObject): Buffer {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key
+  const der = publicKey.export({ format: 'der', type: 'spki' })
+  return der.subarray(der.length - 32)
+}
+
+export function isHmac (algorithm: Algorithm): algorithm is 'HMAC_SHA256' | 'HMAC_SHA512' {
+  return algorithm === 'HMAC_SHA256' || algorithm === 'HMAC_SHA512'
+}
+
+export { checkedPublicKey as checkEd25519KeyObject }

@@ -1,0 +1,71 @@
+/**
+ * The Fastify plugin: validates options once, puts a cache in front of the store, decorates the
+ * instance with `scope()` and the request with `app`, `token` and `getUser()`.
+ */
+import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import fp from 'fastify-plugin'
+import type { LinkedServicesDecorator, LinkedServicesOptions, UserRecord } from '../types/index.js'
+import { resolveConfig } from './config.js'
+import { getUser } from './get-user.js'
+import { TokenCache } from './jwt/token-cache.js'
+import type { JwtContext } from './jwt/authenticate.js'
+import { captureRawBody } from './raw-body.js'
+import { createScopeHook, kScopeHook } from './scope-hook.js'
+import { StoreCache } from './store-cache.js'
+
+function usesScopeHook (route: RouteOptions): boolean {
+  const hooks = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
+  return hooks.some((hook) => typeof hook === 'function' && (hook as unknown as Record<symbol, unknown>)[kScopeHook] === true)
+}
+
+async function linkedServices (fastify: FastifyInstance, options: LinkedServicesOptions): Promise<void> {
+  const config = resolveConfig(options)
+  const tokenCache = new TokenCache(config.jwt.cacheSize)
+  const registry = new StoreCache(config.store, {
+    ...config.cache,
+    timeout: config.storeTimeout,
+    onInvalidate: (slug) => tokenCache.forgetApp(slug)
+  })
+  const ctx: JwtContext = { config, registry, tokenCache }
+  await registry.subscribe()
+
+  fastify.decorateRequest('app', null)
+  fastify.decorateRequest('token', null)
+  fastify.decorateRequest('getUser', function (this: FastifyRequest): Promise<UserRecord | null> {
+    return getUser(this, ctx)
+  })
+
+  fastify.decorate('scope', function scope (scopes?: string[], scopeOptions?: { mode?: 'jwt' | 'signature' }) {
+    return createScopeHook(ctx, scopes, scopeOptions)
+  })
+  const decorator: LinkedServicesDecorator = Object.freeze({
+    appName: config.appName,
+    store: config.store,
+    nonceStore: config.signature.nonceStore,
+    /** Forget what is cached about an app (its keys, scopes, users, agreements, tokens). */
+    invalidate (slug: string): void {
+      registry.invalidate(slug)
+    },
+    /** Forget everything cached. */
+    clear (): void {
+      registry.clear()
+      tokenCache.clear()
+    }
+  })
+  fastify.decorate('linkedServices', decorator)
+
+  // Signed requests need the raw body bytes: capture them on the routes that use a scope hook.
+  fastify.addHook('onRoute', (route) => {
+    if (!usesScopeHook(route)) return
+    const existing = route.preParsing === undefined ? [] : Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing]
+    route.preParsing = [...existing, captureRawBody]
+  })
+
+  fastify.addHook('onClose', async () => {
+    registry.close()
+    tokenCache.clear()
+    if (config.signature.ownsNonceStore) await config.signature.nonceStore.close?.()
+  })
+}
+
+export default fp(linkedServices, { name: 'fastify-linked-services', fastify: '5.x' })

@@ -1,0 +1,88 @@
+/**
+ * `fastify.scope(scopes, { mode })`: validates its arguments when the route is defined and
+ * returns one lean async preHandler that authenticates the caller (JWT, RFC 9421 or, when
+ * enabled, the original's signature scheme), authorizes the route's scopes, and sets
+ * `request.app` / `request.token`.
+ */
+import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
+import type { Mode, ScopeOptions } from '../types/index.js'
+import type { Authenticated } from './auth-context.js'
+import { readAuthorization } from './authorization-header.js'
+import { InvalidScopeError, isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from './errors.js'
+import { authenticateJwt, type JwtContext } from './jwt/authenticate.js'
+import { authorize, validateScopes } from './scopes.js'
+import { authenticateLegacy } from './signature/legacy-verify.js'
+import { authenticateRfc9421 } from './signature/rfc9421-verify.js'
+
+/** Marks the hooks this plugin made, so that onRoute can give their routes raw-body capture. */
+export const kScopeHook = Symbol('fastify-linked-services.scope-hook')
+
+const LINK_PREFIX = 'Link '
+const SIGNATURE_PREFIX = 'Signature '
+
+function validateOptions (options: unknown): Mode | undefined {
+  if (options === undefined) return undefined
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidScopeError('options must be an object')
+  for (const key of Object.keys(options)) {
+    if (key !== 'mode') throw new InvalidScopeError(`unknown option ${key}`)
+  }
+  const { mode } = options as ScopeOptions
+  if (mode !== undefined && mode !== 'jwt' && mode !== 'signature') throw new InvalidScopeError('mode must be "jwt" or "signature"')
+  return mode
+}
+
+async function authenticate (request: FastifyRequest, ctx: JwtContext, mode: Mode | undefined): Promise<Authenticated> {
+  const { config } = ctx
+  const authorization = readAuthorization(request, config.jwt.maxTokenLength + 256)
+  if (authorization === undefined) {
+    if (mode !== 'jwt' && request.headers['signature-input'] !== undefined) return await authenticateRfc9421(request, ctx, mode)
+    throw new NoAuthorizationHeaderError()
+  }
+  if (authorization.startsWith(LINK_PREFIX) && mode !== 'signature') {
+    return await authenticateJwt(authorization.slice(LINK_PREFIX.length), ctx, mode)
+  }
+  if (authorization.startsWith(SIGNATURE_PREFIX) && mode !== 'jwt' && config.signature.legacy) {
+    return await authenticateLegacy(request, authorization.slice(SIGNATURE_PREFIX.length), ctx, mode)
+  }
+  throw new UnknownAuthSchemaError()
+}
+
+export function createScopeHook (ctx: JwtContext, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
+  const scopes = validateScopes(scopesArgument)
+  const mode = validateOptions(options)
+  const jwtChallenge = `Link realm="${ctx.config.appName}"`
+  const challenge = mode === 'signature' ? 'Signature' : jwtChallenge
+
+  async function linkedServicesScope (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    try {
+      const { app, token } = await authenticate(request, ctx, mode)
+      await authorize(ctx, app, token, scopes)
+      request.app = app.publicApp
+      request.token = token
+    } catch (error) {
+      const failure = isLinkedServicesError(error) ? error : unexpected(request, error)
+      if (failure.statusCode === 401) {
+        reply.header('www-authenticate', token401Scheme(request) === 'signature' ? 'Signature' : challenge)
+      }
+      throw failure
+    }
+  }
+  Object.defineProperty(linkedServicesScope, kScopeHook, { value: true })
+  return linkedServicesScope
+}
+
+/** Which challenge fits: a request that tried a signature gets `Signature`. */
+function token401Scheme (request: FastifyRequest): 'signature' | 'jwt' {
+  const authorization = request.headers.authorization
+  if (authorization === undefined) return request.headers['signature-input'] !== undefined ? 'signature' : 'jwt'
+  return authorization.startsWith(SIGNATURE_PREFIX) ? 'signature' : 'jwt'
+}
+
+/**
+ * A failure that is not one of ours is a bug or a hostile input we did not foresee: log it and
+ * refuse (fail closed, 401), never answer 500 with internals.
+ */
+function unexpected (request: FastifyRequest, error: unknown): LinkedServicesError {
+  request.log.error({ errorName: error instanceof Error ? error.name : typeof error }, 'fastify-linked-services: unexpected failure while authenticating')
+  return new WrongAppTokenError('') as LinkedServicesError
+}

@@ -1,0 +1,170 @@
+/**
+ * The embedded default store: apps, agreements and users held in memory, with methods to change
+ * them at run time. Every change is announced to subscribers (the plugin's cache), so the next
+ * request sees it. Records are copied in and out: a caller mutating its objects changes nothing.
+ */
+import type {
+  AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
+} from '../../types/index.js'
+
+export interface MemoryStoreData {
+  apps?: AppRecord[]
+  agreements?: AgreementRecord[]
+  users?: UserRecord[]
+}
+
+type Listener = (change: StoreChange) => void
+
+function copy<T> (value: T): T {
+  return structuredClone(value)
+}
+
+export class MemoryStore implements LinkedServicesStore {
+  readonly #apps = new Map<string, AppRecord>()
+  /** Keyed by `${app}\0${localUserId}`. */
+  readonly #agreements = new Map<string, AgreementRecord>()
+  readonly #users = new Map<string, UserRecord>()
+  readonly #listeners = new Set<Listener>()
+
+  constructor (data: MemoryStoreData = {}) {
+    for (const app of data.apps ?? []) this.#apps.set(app.slug, copy(app))
+    for (const agreement of data.agreements ?? []) this.#agreements.set(agreementKey(agreement.app, agreement.userId), copy(agreement))
+    for (const user of data.users ?? []) this.#users.set(String(user.id), copy(user))
+  }
+
+  async getApp (slug: string): Promise<AppRecord | null> {
+    const app = this.#apps.get(slug)
+    return app === undefined ? null : copy(app)
+  }
+
+  async getAgreement (appSlug: string, userId: string): Promise<AgreementRecord | null> {
+    const agreement = this.#agreements.get(agreementKey(appSlug, userId))
+    return agreement === undefined ? null : copy(agreement)
+  }
+
+  async findUserByCredential (appSlug: string, externalId: string): Promise<UserRecord | null> {
+    for (const user of this.#users.values()) {
+      const linked = user.credentials?.[appSlug]
+      if (linked !== undefined && linked !== null && String(linked) === externalId) return copy(user)
+    }
+    return null
+  }
+
+  async linkRemoteUser (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord> {
+    let user = [...this.#users.values()].find((candidate) =>
+      candidate.username === profile.username && candidate.email === profile.email)
+    if (user === undefined) {
+      const id = this.#nextUserId()
+      user = {
+        id,
+        username: profile.username,
+        email: profile.email,
+        first_name: profile.first_name ?? '',
+        last_name: profile.last_name ?? ''
+      }
+      this.#users.set(String(id), user)
+    }
+    user.credentials = { ...user.credentials, [appSlug]: profile.id }
+    this.#emit({ type: 'user', app: appSlug })
+    return copy(user)
+  }
+
+  subscribe (listener: Listener): () => void {
+    this.#listeners.add(listener)
+    return () => this.#listeners.delete(listener)
+  }
+
+  // Administration: add, change and remove records at run time.
+
+  addApp (app: AppRecord): void {
+    if (this.#apps.has(app.slug)) throw new Error(`app ${app.slug} already exists`)
+    this.#apps.set(app.slug, copy(app))
+    this.#emit({ type: 'app', app: app.slug })
+  }
+
+  /** Changes an app's fields (keys, scopes, settings); the slug cannot change. */
+  updateApp (slug: string, changes: Partial<Omit<AppRecord, 'slug'>>): AppRecord {
+    const app = this.#apps.get(slug)
+    if (app === undefined) throw new Error(`app ${slug} not found`)
+    const updated = { ...app, ...copy(changes), slug }
+    this.#apps.set(slug, updated)
+    this.#emit({ type: 'app', app: slug })
+    return copy(updated)
+  }
+
+  /**
+   * Key rotation: the new key becomes current; the old one stays a previous key that verifies
+   * until `previousKeyExpiresAt` (default: in 2 minutes, the original's legacy key lifetime).
+   */
+  rotateKey (slug: string, next: { privateKey?: string | null, publicKey?: string | null, kid?: string },
+    previousKeyExpiresAt: Date | number = Date.now() + 2 * 60 * 1000): AppRecord {
+    const app = this.#apps.get(slug)
+    if (app === undefined) throw new Error(`app ${slug} not found`)
+    const previous: PreviousKey = {
+      algorithm: app.algorithm,
+      privateKey: app.privateKey ?? null,
+      publicKey: app.publicKey ?? null,
+      expiresAt: previousKeyExpiresAt
+    }
+    if (app.kid !== undefined) previous.kid = app.kid
+    return this.updateApp(slug, {
+      privateKey: next.privateKey ?? null,
+      publicKey: next.publicKey ?? null,
+      kid: next.kid,
+      previousKeys: [previous, ...(app.previousKeys ?? [])]
+    })
+  }
+
+  removeApp (slug: string): boolean {
+    const removed = this.#apps.delete(slug)
+    this.#emit({ type: 'app', app: slug })
+    return removed
+  }
+
+  setAgreement (agreement: AgreementRecord): void {
+    this.#agreements.set(agreementKey(agreement.app, agreement.userId), copy(agreement))
+    this.#emit({ type: 'agreement', app: agreement.app })
+  }
+
+  removeAgreement (appSlug: string, userId: string | number): boolean {
+    const removed = this.#agreements.delete(agreementKey(appSlug, userId))
+    this.#emit({ type: 'agreement', app: appSlug })
+    return removed
+  }
+
+  addUser (user: UserRecord): void {
+    this.#users.set(String(user.id), copy(user))
+    for (const slug of Object.keys(user.credentials ?? {})) this.#emit({ type: 'user', app: slug })
+  }
+
+  /** Links a local user to its id in a linked app (the original's FirstPartyCredentials). */
+  linkUser (userId: string | number, appSlug: string, externalId: string | number): void {
+    const user = this.#users.get(String(userId))
+    if (user === undefined) throw new Error(`user ${userId} not found`)
+    user.credentials = { ...user.credentials, [appSlug]: externalId }
+    this.#emit({ type: 'user', app: appSlug })
+  }
+
+  async getUser (id: string | number): Promise<UserRecord | null> {
+    const user = this.#users.get(String(id))
+    return user === undefined ? null : copy(user)
+  }
+
+  async listApps (): Promise<AppRecord[]> {
+    return [...this.#apps.values()].map(copy)
+  }
+
+  #nextUserId (): number {
+    let max = 0
+    for (const id of this.#users.keys()) max = Math.max(max, Number(id) || 0)
+    return max + 1
+  }
+
+  #emit (change: StoreChange): void {
+    for (const listener of this.#listeners) listener(change)
+  }
+}
+
+function agreementKey (app: string, userId: string | number): string {
+  return `${app}\0${String(userId)}`
+}
