@@ -1,0 +1,121 @@
+/**
+ * Minting the JWT of an outgoing `Link` call, exactly as the receiving side checks it: this
+ * plugin, and a Python service running the original (PyJWT: `aud` = its app name, a string `sub`,
+ * numeric `exp` / `iat`, `alg` pinned to the app's algorithm). Signed with node:crypto and the
+ * app's KeyObject (resolved once per app record and remembered), never with a JWT library.
+ *
+ * Claims, as the original's `get_jwt` (UPSTREAM.md 1.3) with its defects fixed: `sub` is always
+ * a string (`""` without a user, like 1.2.4+), `exp` / `iat` are integer epoch seconds read from
+ * Date.now() (no time-zone dependency), `iat` is one second in the past (tolerates a receiver
+ * whose clock is a little behind).
+ */
+import { createHmac, sign as cryptoSign } from 'node:crypto'
+import type { Algorithm, AppRecord } from '../../types/index.js'
+import { SigningError } from '../errors.js'
+import { resolveAppKeys, type SigningKey } from '../keys/app-keys.js'
+import { KeyFormatError } from '../keys/parse.js'
+
+/** The original's JWT_LIFETIME: 10 minutes. */
+export const JWT_LIFETIME_SECONDS = 600
+/** The original's default `iss` (env `API_URL`). */
+export const DEFAULT_ISSUER = 'http://localhost:8000'
+
+const JWT_ALG: Record<Algorithm, 'HS256' | 'HS512' | 'EdDSA'> = { HMAC_SHA256: 'HS256', HMAC_SHA512: 'HS512', ED25519: 'EdDSA' }
+const RESERVED = new Set(['sub', 'app', 'aud', 'exp', 'iat'])
+
+export interface SignJwtOptions {
+  /** This service's own slug: the `app` claim (and the `App=` of the header). */
+  appName: string
+  /** The target app: `aud` is its slug, the key is its key, `alg` follows its algorithm. */
+  app: AppRecord
+  /** The caller-side user id on whose behalf the call is made; omitted / null: an app-level call. */
+  sub?: string | number | null
+  /** Lifetime in seconds. Default 600 (the original's JWT_LIFETIME). */
+  expiresIn?: number
+  /** "Now", in epoch milliseconds. Default Date.now(). */
+  now?: number
+  /** `iss` claim. Default env `API_URL`, else `http://localhost:8000` (as the original). */
+  issuer?: string
+  /** Extra claims; they cannot replace `sub`, `app`, `aud`, `exp` or `iat`. */
+  claims?: Record<string, unknown>
+  /**
+   * Mint the token "reverse", as if the target app were calling us (the original's
+   * `reverse=True`, used by its `sign_jwt` command): `app` = app.slug, `aud` = appName.
+   */
+  reverse?: boolean
+}
+
+// One resolved signing key per app record object: parsing a PEM or checking a curve point
+// costs far more than signing, and a client signs many tokens for one record.
+const signingKeys = new WeakMap<AppRecord, SigningKey>()
+
+/** The key this service signs with for `app`; throws SigningError when it holds none. */
+export function signingKeyFor (app: AppRecord): SigningKey {
+  const cached = signingKeys.get(app)
+  if (cached !== undefined) return cached
+  if (app === null || typeof app !== 'object' || typeof app.slug !== 'string') throw new SigningError('no app record')
+  let signing: SigningKey | null
+  try {
+    signing = resolveAppKeys(app).signing
+  } catch (error) {
+    const why = error instanceof KeyFormatError ? error.message : 'its keys cannot be read'
+    throw new SigningError(`app ${app.slug}: ${why}`)
+  }
+  if (signing === null) throw new SigningError(`app ${app.slug} holds no private key to sign with`)
+  signingKeys.set(app, signing)
+  return signing
+}
+
+function base64urlJson (value: unknown): string {
+  return Buffer.from(JSON.stringify(value)).toString('base64url')
+}
+
+/** JWS signature of `input` (the `header.payload` text) with a signing key. */
+export function signJws (key: SigningKey, input: string): string {
+  if (key.algorithm === 'ED25519') return cryptoSign(null, Buffer.from(input), key.key).toString('base64url')
+  const hash = key.algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512'
+  return createHmac(hash, key.key).update(input).digest('base64url')
+}
+
+function integerSeconds (value: unknown, name: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) throw new SigningError(`${name} must be a positive number`)
+  return Math.floor(value)
+}
+
+/** A compact JWS the target app accepts in `Authorization: Link App=<appName>,Token=<jwt>`. */
+export function signJwt (options: SignJwtOptions): string {
+  const { appName, app } = options
+  if (typeof appName !== 'string' || appName.length === 0) throw new SigningError('appName is required')
+  const key = signingKeyFor(app)
+  const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000)
+  const expiresIn = options.expiresIn === undefined ? JWT_LIFETIME_SECONDS : integerSeconds(options.expiresIn, 'expiresIn')
+  const header: Record<string, string> = { alg: JWT_ALG[key.algorithm], typ: 'JWT' }
+  if (key.kid !== null) header.kid = key.kid
+
+  const extra = options.claims ?? {}
+  for (const name of Object.keys(extra)) {
+    if (RESERVED.has(name)) throw new SigningError(`the ${name} claim cannot be set through claims`)
+  }
+  const sub = options.sub ?? ''
+  if (typeof sub !== 'string' && !(typeof sub === 'number' && Number.isSafeInteger(sub))) {
+    throw new SigningError('sub must be a string or an integer')
+  }
+  // The original's claim order (PyJWT output is then byte-identical for the same inputs).
+  const payload = {
+    sub: String(sub),
+    iss: options.issuer ?? process.env.API_URL ?? DEFAULT_ISSUER,
+    app: options.reverse === true ? app.slug : appName,
+    aud: options.reverse === true ? appName : app.slug,
+    exp: nowSeconds + expiresIn,
+    iat: nowSeconds - 1,
+    typ: 'JWT',
+    ...extra
+  }
+  const input = `${base64urlJson(header)}.${base64urlJson(payload)}`
+  return `${input}.${signJws(key, input)}`
+}
+
+/** The `Authorization` header value of a JWT call: `Link App=<appName>,Token=<jwt>`. */
+export function linkAuthorizationHeader (appName: string, jwt: string): string {
+  return `Link App=${appName},Token=${jwt}`
+}
