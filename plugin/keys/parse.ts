@@ -29,6 +29,10 @@ export function parseHmacSecret (text: unknown, algorithm: 'HMAC_SHA256' | 'HMAC
   if (typeof text !== 'string' || text.length === 0) throw new KeyFormatError('the HMAC secret is empty')
   if (!HEX.test(text)) throw new KeyFormatError('the HMAC secret is not a hex string')
   const secret = Buffer.from(text, 'hex')
+  // The original stores PEM keys as hex too: an Ed25519 key given to an HMAC app is a mistake.
+  if (secret.subarray(0, PEM_HEADER.length).toString('latin1') === PEM_HEADER) {
+    throw new KeyFormatError('the HMAC secret is a PEM key (does the algorithm match the key?)')
+  }
   if (secret.length < HMAC_MIN_BYTES[algorithm]) {
     throw new KeyFormatError(`the HMAC secret is shorter than ${HMAC_MIN_BYTES[algorithm]} bytes`)
   }

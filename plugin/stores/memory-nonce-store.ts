@@ -2,7 +2,7 @@
 import type { NonceStore } from '../../types/index.js'
 export class MemoryNonceStore implements NonceStore {
   readonly #seen = new Set<string>()
-  constructor (_options: { max?: number } = {}) {}
+  constructor (readonly options: { max?: number } = {}) {}
   async remember (nonce: string): Promise<boolean> {
     if (this.#seen.has(nonce)) return false
     this.#seen.add(nonce)

@@ -1,0 +1,41 @@
+import Fastify, { type FastifyRequest } from 'fastify'
+import { expectAssignable, expectError, expectType } from 'tsd'
+import linkedServices, {
+  linkedServices as named, MemoryStore, type LinkedApp, type LinkedServicesStore, type LinkedToken, type UserRecord
+} from '../dist/plugin/index.js'
+
+const app = Fastify()
+expectType<typeof linkedServices>(named)
+app.register(linkedServices, { appName: 'nodeservice', store: new MemoryStore({ apps: [{ slug: 'a', algorithm: 'HMAC_SHA256', privateKey: 'ab' }] }) })
+app.register(linkedServices, { appName: 'nodeservice', jwt: { clockTolerance: 5 }, signature: { tolerance: 60, legacy: true }, storeTimeout: 500 })
+
+// appName is required; option types are checked.
+expectError(app.register(linkedServices, {}))
+expectError(app.register(linkedServices, { appName: 'x', storeTimeout: '1s' }))
+expectError(app.register(linkedServices, { appName: 'x', signature: { legacy: 'yes' } }))
+expectError(new MemoryStore({ apps: [{ slug: 'a', algorithm: 'RSA' }] }))
+
+// scope() takes a list of strings and an optional mode.
+app.get('/', { preHandler: app.scope(['read:user']) }, async (request: FastifyRequest) => {
+  expectType<LinkedApp | null>(request.app)
+  expectType<LinkedToken | null>(request.token)
+  expectType<Promise<UserRecord | null>>(request.getUser())
+  if (request.token !== null && request.token.mode === 'jwt') expectType<string | null>(request.token.sub)
+  return 'ok'
+})
+app.scope(['x'], { mode: 'jwt' })
+app.scope()
+expectError(app.scope('read:user'))
+expectError(app.scope(['x'], { mode: 'bearer' }))
+
+// request.app carries no key material.
+expectError((null as unknown as LinkedApp).privateKey)
+
+// A store is any object with the three async methods.
+const store: LinkedServicesStore = {
+  getApp: async () => null,
+  getAgreement: async () => null,
+  findUserByCredential: async () => null
+}
+expectAssignable<LinkedServicesStore>(store)
+expectError<LinkedServicesStore>({ getApp: async () => null })
