@@ -4,7 +4,7 @@
  * that Python-side callers keep matching on it. Messages never carry key material, token text or
  * what a store said.
  */
-import createError, { type FastifyErrorConstructor } from '@fastify/error'
+import createError from '@fastify/error'
 
 export const CODE_PREFIX = 'FST_LINKED_SERVICES_'
 
@@ -14,7 +14,7 @@ export interface LinkedServicesError extends Error {
   slug: string
 }
 
-type Constructor = FastifyErrorConstructor<{ code: string, statusCode: number }, [string?]> & { slug: string }
+type Constructor = (new (detail?: string) => LinkedServicesError) & { slug: string }
 
 const constructors: Record<string, Constructor> = {}
 
@@ -23,7 +23,7 @@ function define (slug: string, statusCode: number, message: string): Constructor
   const Base = createError(code, message, statusCode)
   // The slug lives on the prototype: every instance carries `.slug` at no per-error cost.
   Object.defineProperty(Base.prototype, 'slug', { value: slug, enumerable: false })
-  const ctor = Base as Constructor
+  const ctor = Base as unknown as Constructor
   ctor.slug = slug
   constructors[slug] = ctor
   return ctor

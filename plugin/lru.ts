@@ -1,11 +1,13 @@
 /**
- * A bounded least-recently-used map with per-entry expiry. Map keeps insertion order, so the
- * oldest entry is the first key; a hit moves its entry to the end. Expired entries are dropped when
- * they are read or when they reach the front.
+ * A bounded map with per-entry expiry and second-chance (CLOCK) eviction: a hit only sets a flag
+ * (no map mutation on the hot path); when the map is over its bound, the oldest entries that
+ * were used since they were last looked at are moved to the back once, and the first unused one
+ * is evicted. Recently used entries survive, as with an LRU, at a fraction of the cost per hit.
  */
 interface Entry<V> {
   value: V
   expiresAt: number
+  used: boolean
 }
 
 export class LruCache<K, V> {
@@ -27,19 +29,15 @@ export class LruCache<K, V> {
       this.#entries.delete(key)
       return undefined
     }
-    this.#entries.delete(key)
-    this.#entries.set(key, entry)
+    entry.used = true
     return entry.value
   }
 
   set (key: K, value: V, expiresAt: number): void {
     if (this.#max <= 0) return
     this.#entries.delete(key)
-    this.#entries.set(key, { value, expiresAt })
-    while (this.#entries.size > this.#max) {
-      const oldest = this.#entries.keys().next().value as K
-      this.#entries.delete(oldest)
-    }
+    this.#entries.set(key, { value, expiresAt, used: false })
+    if (this.#entries.size > this.#max) this.#evictOne()
   }
 
   delete (key: K): void {
@@ -55,5 +53,15 @@ export class LruCache<K, V> {
 
   clear (): void {
     this.#entries.clear()
+  }
+
+  #evictOne (): void {
+    // Each used entry gets one second chance, so this loop ends within size + 1 steps.
+    for (const [key, entry] of this.#entries) {
+      this.#entries.delete(key)
+      if (!entry.used) return
+      entry.used = false
+      this.#entries.set(key, entry)
+    }
   }
 }

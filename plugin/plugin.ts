@@ -2,7 +2,7 @@
  * The Fastify plugin: validates options once, puts a cache in front of the store, decorates the
  * instance with `scope()` and the request with `app`, `token` and `getUser()`.
  */
-import type { FastifyInstance, FastifyRequest, RouteOptions } from 'fastify'
+import type { FastifyInstance, FastifyRequest, preParsingHookHandler, RouteOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import type { LinkedServicesDecorator, LinkedServicesOptions, UserRecord } from '../types/index.js'
 import { resolveConfig } from './config.js'
@@ -58,7 +58,7 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   fastify.addHook('onRoute', (route) => {
     if (!usesScopeHook(route)) return
     const existing = route.preParsing === undefined ? [] : Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing]
-    route.preParsing = [...existing, captureRawBody]
+    route.preParsing = [...existing, captureRawBody as unknown as preParsingHookHandler]
   })
 
   fastify.addHook('onClose', async () => {

@@ -31,18 +31,18 @@ function validateOptions (options: unknown): Mode | undefined {
   return mode
 }
 
-async function authenticate (request: FastifyRequest, ctx: JwtContext, mode: Mode | undefined): Promise<Authenticated> {
+function authenticate (request: FastifyRequest, ctx: JwtContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const { config } = ctx
   const authorization = readAuthorization(request, config.jwt.maxTokenLength + 256)
   if (authorization === undefined) {
-    if (mode !== 'jwt' && request.headers['signature-input'] !== undefined) return await authenticateRfc9421(request, ctx, mode)
+    if (mode !== 'jwt' && request.headers['signature-input'] !== undefined) return authenticateRfc9421(request, ctx, mode)
     throw new NoAuthorizationHeaderError()
   }
   if (authorization.startsWith(LINK_PREFIX) && mode !== 'signature') {
-    return await authenticateJwt(authorization.slice(LINK_PREFIX.length), ctx, mode)
+    return authenticateJwt(authorization.slice(LINK_PREFIX.length), ctx, mode)
   }
   if (authorization.startsWith(SIGNATURE_PREFIX) && mode !== 'jwt' && config.signature.legacy) {
-    return await authenticateLegacy(request, authorization.slice(SIGNATURE_PREFIX.length), ctx, mode)
+    return authenticateLegacy(request, authorization.slice(SIGNATURE_PREFIX.length), ctx, mode)
   }
   throw new UnknownAuthSchemaError()
 }
@@ -55,8 +55,12 @@ export function createScopeHook (ctx: JwtContext, scopesArgument?: unknown, opti
 
   async function linkedServicesScope (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     try {
-      const { app, token } = await authenticate(request, ctx, mode)
-      await authorize(ctx, app, token, scopes)
+      // Await only what is pending: the warm JWT path runs without a promise until here.
+      let authenticated = authenticate(request, ctx, mode)
+      if (authenticated instanceof Promise) authenticated = await authenticated
+      const { app, token } = authenticated
+      const pending = authorize(ctx, app, token, scopes)
+      if (pending !== undefined) await pending
       request.app = app.publicApp
       request.token = token
     } catch (error) {

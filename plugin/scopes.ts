@@ -33,13 +33,21 @@ function assertGranted (scopes: readonly string[], granted: (scope: string) => b
   }
 }
 
-export async function authorize (ctx: AuthContext, app: ResolvedApp, token: LinkedToken, scopes: readonly string[]): Promise<void> {
-  if (!app.requireAnAgreement) return
+/**
+ * Throws when a scope is not granted. Synchronous (returns undefined) unless the call is on
+ * behalf of a user, whose agreement must be looked up.
+ */
+export function authorize (ctx: AuthContext, app: ResolvedApp, token: LinkedToken, scopes: readonly string[]): undefined | Promise<void> {
+  if (!app.requireAnAgreement) return undefined
   if (token.sub === null) {
     assertGranted(scopes, (scope) => app.appScopes.has(scope))
-    return
+    return undefined
   }
-  const user = await ctx.registry.findUser(app.slug, token.sub)
+  return authorizeUser(ctx, app, token.sub, scopes)
+}
+
+async function authorizeUser (ctx: AuthContext, app: ResolvedApp, sub: string, scopes: readonly string[]): Promise<void> {
+  const user = await ctx.registry.findUser(app.slug, sub)
   if (user === null) throw new AgreementNotAcceptedError()
   const agreement = await ctx.registry.getAgreement(app.slug, String(user.id))
   if (agreement === null) throw new AgreementNotAcceptedError()

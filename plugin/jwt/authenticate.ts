@@ -20,18 +20,21 @@ export interface JwtContext extends AuthContext {
   tokenCache: TokenCache
 }
 
-async function callingApp (ctx: JwtContext, slug: string, mode: Mode | undefined): Promise<ResolvedApp> {
-  if (slug === ctx.config.appName) throw new AppNotFoundError()
-  // Warm path without a promise: the app is in the cache.
-  const cached = ctx.registry.peekApp(slug, Date.now())
-  if (cached !== undefined) return checkCallingApp(cached, 'jwt', mode)
-  return await loadCallingApp(ctx, slug, 'jwt', mode)
-}
-
-export async function authenticateJwt (params: string, ctx: JwtContext, mode: Mode | undefined): Promise<Authenticated> {
+/**
+ * Authenticates a `Link` call. Returns synchronously when the calling app is cached (the warm
+ * path costs no promise); otherwise a promise of the same.
+ */
+export function authenticateJwt (params: string, ctx: JwtContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const [slug, jwt] = parseParams(params, LINK_PARAMS)
   if (jwt.length > ctx.config.jwt.maxTokenLength) throw new WrongAppTokenError(': the token is too long')
-  const app = await callingApp(ctx, slug, mode)
+  // A caller may not claim to be this service.
+  if (slug === ctx.config.appName) throw new AppNotFoundError()
+  const cached = ctx.registry.peekApp(slug, Date.now())
+  if (cached !== undefined) return verifyToken(checkCallingApp(cached, 'jwt', mode), slug, jwt, ctx)
+  return loadCallingApp(ctx, slug, 'jwt', mode).then((app) => verifyToken(app, slug, jwt, ctx))
+}
+
+function verifyToken (app: ResolvedApp, slug: string, jwt: string, ctx: JwtContext): Authenticated {
   const nowMs = Date.now()
   const cached = ctx.tokenCache.get(jwt, app, slug, nowMs)
   if (cached !== undefined) return { app, token: cached }
