@@ -341,3 +341,26 @@ test('request.app and request.token are null on routes without a scope hook', as
   assert.deepEqual(response.json(), { app: null, token: null, user: null })
   await app.close()
 })
+
+test('the verified-token cache is bounded and keyed by token and calling app', async () => {
+  const { TokenCache } = await import('../plugin/jwt/token-cache.js')
+  const { resolveApp } = await import('../plugin/resolved-app.js')
+  const cache = new TokenCache(100)
+  const app = resolveApp(hmacApp(CALLER))
+  const token = Object.freeze({ mode: 'jwt', sub: null, app: CALLER, aud: APP_NAME, exp: 1 }) as never
+  for (let i = 0; i < 20_000; i++) cache.set(`token-${i}`, { app, headerApp: CALLER, token }, Infinity)
+  assert.equal(cache.size, 100)
+  assert.equal(cache.get('token-19999', app, CALLER, Date.now()), token)
+  assert.equal(cache.get('token-19999', app, 'other', Date.now()), undefined, 'another App= header misses')
+  assert.equal(cache.get('token-19999', resolveApp(hmacApp(CALLER)), CALLER, Date.now()), undefined, 'a reloaded app misses')
+  cache.forgetApp(CALLER)
+  assert.equal(cache.size, 0)
+})
+
+test('jwt.cacheSize 0 turns the token cache off; tokens still verify every time', async () => {
+  const key = hmacKeyHex(32)
+  const { app } = await buildServer({ apps: [hmacApp(CALLER, { privateKey: key })] }, { jwt: { cacheSize: 0 } })
+  const header = linkHeader(CALLER, encodeJwt(pythonClaims(CALLER, APP_NAME), { key }))
+  for (let i = 0; i < 3; i++) assert.equal((await call(app, header)).status, 200)
+  await app.close()
+})
