@@ -1,8 +1,73 @@
-// PLACEHOLDER by the lead so the core compiles; the signature helper replaces this whole file.
-import type { FastifyReply, FastifyRequest } from 'fastify'
-export async function captureRawBody (_request: FastifyRequest, _reply: FastifyReply, payload: NodeJS.ReadableStream): Promise<NodeJS.ReadableStream> {
-  return payload
+/**
+ * Keeps the raw bytes of a request body for the RFC 9530 `Content-Digest` check (and the
+ * legacy scheme's canonical string), so that a signature is checked against the body as it was
+ * received, never against re-serialised JSON.
+ *
+ * A preParsing hook; it costs one header lookup on requests that are not signed: only a request
+ * with a `Signature-Input` header (or an `Authorization: Signature ...` header) gets the bytes
+ * copied, through a pass-through stream bounded by the route's body limit.
+ */
+import { Transform, type TransformCallback } from 'node:stream'
+import type { FastifyReply, FastifyRequest, RawRequestDefaultExpression } from 'fastify'
+
+const kRawBody = Symbol('fastify-linked-services.rawBody')
+
+interface WithRawBody { [kRawBody]?: Buffer }
+
+class BodyTooLargeError extends Error {
+  readonly statusCode = 413
+  readonly code = 'FST_ERR_CTP_BODY_TOO_LARGE'
+  constructor () {
+    super('Request body is too large')
+  }
 }
-export function rawBodyOf (_request: FastifyRequest): Buffer | undefined {
-  return undefined
+
+/** Whether this request is signed (one or two header lookups: the whole cost on other requests). */
+export function wantsRawBody (headers: Record<string, string | string[] | undefined>): boolean {
+  if (headers['signature-input'] !== undefined) return true
+  const authorization = headers.authorization
+  return typeof authorization === 'string' && authorization.startsWith('Signature ')
+}
+
+class CaptureStream extends Transform {
+  readonly #request: WithRawBody
+  readonly #limit: number
+  readonly #chunks: Buffer[] = []
+  receivedEncodedLength = 0
+
+  constructor (request: WithRawBody, limit: number) {
+    super()
+    this.#request = request
+    this.#limit = limit
+  }
+
+  override _transform (chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
+    this.receivedEncodedLength += buffer.length
+    if (this.receivedEncodedLength > this.#limit) {
+      callback(new BodyTooLargeError())
+      return
+    }
+    this.#chunks.push(buffer)
+    callback(null, buffer)
+  }
+
+  override _flush (callback: TransformCallback): void {
+    this.#request[kRawBody] = Buffer.concat(this.#chunks, this.receivedEncodedLength)
+    callback()
+  }
+}
+
+/** preParsing hook: returns the payload untouched, or a copying pass-through for signed requests. */
+export async function captureRawBody (request: FastifyRequest, _reply: FastifyReply, payload: RawRequestDefaultExpression): Promise<NodeJS.ReadableStream> {
+  if (!wantsRawBody(request.headers)) return payload
+  const limit = request.routeOptions.bodyLimit ?? 1_048_576
+  const capture = new CaptureStream(request as unknown as WithRawBody, limit)
+  payload.on('error', (error) => capture.destroy(error))
+  return payload.pipe(capture)
+}
+
+/** The raw body bytes kept by captureRawBody, or `undefined` when none were kept. */
+export function rawBodyOf (request: FastifyRequest): Buffer | undefined {
+  return (request as unknown as WithRawBody)[kRawBody]
 }

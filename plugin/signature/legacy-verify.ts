@@ -1,8 +1,121 @@
-// PLACEHOLDER by the lead so the core compiles; the signature helper replaces this whole file.
+/**
+ * The original's scheme, `Authorization: Signature App=..,Nonce=..,SignedHeaders=..,Date=..`,
+ * accepted only when `signature.legacy` is on. HMAC apps only.
+ *
+ * The MAC is recomputed the way the Python SENDER computes it (UPSTREAM.md 1.4): the original's
+ * receiver rebuilds a different string (Django's parsed request) and so refuses most requests
+ * its own sender makes. Here `body` is what the sender passed (`None` without a body, the object
+ * behind a JSON body, the form dict, or the text/bytes), `params` what it passed (a dict read back
+ * from the query), `headers` the signed headers in the sender's order and spelling. Each reading
+ * of the same bytes is tried (a handful of HMACs at most).
+ *
+ * Fixed on purpose: the `Date` is checked (offset honoured, within the tolerance, little future
+ * skew), the MAC is compared in constant time, previous keys verify during a rotation, and the
+ * `Nonce` value (the MAC itself) is remembered: a replay inside the window is refused.
+ */
 import type { FastifyRequest } from 'fastify'
-import type { Mode } from '../../types/index.js'
-import type { AuthContext, Authenticated } from '../auth-context.js'
-import { UnknownAuthSchemaError } from '../errors.js'
-export async function authenticateLegacy (_request: FastifyRequest, _params: string, _ctx: AuthContext, _mode: Mode | undefined): Promise<Authenticated> {
-  throw new UnknownAuthSchemaError()
+import type { LinkedSignatureToken, Mode } from '../../types/index.js'
+import { checkCallingApp, loadCallingApp, type AuthContext, type Authenticated } from '../auth-context.js'
+import { parseParams } from '../authorization-header.js'
+import { AlgorithmNotImplementedError, AppNotFoundError, BadTimestampError, WrongAppTokenError } from '../errors.js'
+import { candidateKeys } from '../keys/app-keys.js'
+import { rawBodyOf } from '../raw-body.js'
+import type { ResolvedApp } from '../resolved-app.js'
+import { bodyCandidates, legacyCanonical, legacyMac, parseLegacyTimestamp, queryCandidates, type LegacyHash } from './legacy-canonical.js'
+import { PyDict, type PyValue } from './python-repr.js'
+import { CLOCK_SKEW_SECONDS } from './rfc9421.js'
+import { rememberNonce } from './rfc9421-verify.js'
+import { timingSafeEqual } from 'node:crypto'
+
+const LEGACY_PARAMS = ['App', 'Nonce', 'SignedHeaders', 'Date'] as const
+const MAX_SIGNED_HEADERS = 32
+
+async function callingApp (ctx: AuthContext, slug: string, mode: Mode | undefined): Promise<ResolvedApp> {
+  if (slug === ctx.config.appName) throw new AppNotFoundError()
+  const cached = ctx.registry.peekApp(slug, Date.now())
+  if (cached !== undefined) return checkCallingApp(cached, 'signature', mode)
+  return await loadCallingApp(ctx, slug, 'signature', mode)
+}
+
+function isLowerHex (text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false
+  }
+  return true
+}
+
+/** The sender's `headers` dict: the signed names in its order and spelling, values as received. */
+function signedHeaders (request: FastifyRequest, names: string): { dict: PyDict, list: string[] } {
+  const dict = new PyDict()
+  const list: string[] = []
+  if (names === '') return { dict, list }
+  const parts = names.split(';')
+  if (parts.length > MAX_SIGNED_HEADERS) throw new WrongAppTokenError(': too many signed headers')
+  for (const name of parts) {
+    const lower = name.toLowerCase()
+    if (name === '' || lower === 'authorization') throw new WrongAppTokenError(': a signed header name is not accepted')
+    const value = request.headers[lower]
+    if (typeof value !== 'string') throw new WrongAppTokenError(': a signed header is absent')
+    dict.set(name, value)
+    list.push(name)
+  }
+  return { dict, list }
+}
+
+function queryOf (request: FastifyRequest): string {
+  const url = request.raw.url ?? ''
+  const q = url.indexOf('?')
+  return q === -1 ? '' : url.slice(q + 1)
+}
+
+export async function authenticateLegacy (request: FastifyRequest, params: string, ctx: AuthContext, mode: Mode | undefined): Promise<Authenticated> {
+  const [slug, nonce, signedHeaderNames, date] = parseParams(params, LEGACY_PARAMS)
+  const app = await callingApp(ctx, slug, mode)
+  if (app.algorithm !== 'HMAC_SHA256' && app.algorithm !== 'HMAC_SHA512') throw new AlgorithmNotImplementedError()
+  const hash: LegacyHash = app.algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512'
+  if (nonce.length !== (hash === 'sha256' ? 64 : 128) || !isLowerHex(nonce)) throw new WrongAppTokenError(': the signature is malformed')
+
+  const nowMs = Date.now()
+  const time = parseLegacyTimestamp(date)
+  const tolerance = ctx.config.signature.tolerance
+  if (time === null || time > nowMs + CLOCK_SKEW_SECONDS * 1000 || nowMs - time > tolerance * 1000) throw new BadTimestampError()
+
+  const keys = candidateKeys(app.keys!, app.algorithm, null, nowMs)
+  const { dict: headers, list } = signedHeaders(request, signedHeaderNames)
+  const method = (request.raw.method ?? request.method).toUpperCase()
+  const contentType = request.headers['content-type']
+  const bodies: PyValue[] = bodyCandidates(rawBodyOf(request), contentType)
+  if (rawBodyOf(request) === undefined && request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') {
+    // A body that was not captured cannot be checked: fail closed.
+    throw new WrongAppTokenError(': the body was not kept for verification')
+  }
+  const paramsList = queryCandidates(queryOf(request))
+  const expected = Buffer.from(nonce, 'latin1')
+  let verified = false
+  for (const body of bodies) {
+    for (const candidateParams of paramsList) {
+      const canonical = legacyCanonical({ timestamp: date, app: slug, method, params: candidateParams, body, headers })
+      for (const key of keys) {
+        const mac = Buffer.from(legacyMac(canonical, key.key, hash), 'latin1')
+        if (mac.length === expected.length && timingSafeEqual(mac, expected)) verified = true
+      }
+      if (verified) break
+    }
+    if (verified) break
+  }
+  if (!verified) throw new WrongAppTokenError(': the signature does not verify')
+
+  await rememberNonce(ctx.config.signature.nonceStore, `l:${app.slug}:${nonce}`, time + tolerance * 1000, ctx.config.storeTimeout)
+
+  const token: LinkedSignatureToken = {
+    mode: 'signature',
+    scheme: 'legacy',
+    sub: null,
+    app: app.slug,
+    created: Math.floor(time / 1000),
+    nonce,
+    components: Object.freeze(list)
+  }
+  return { app, token }
 }

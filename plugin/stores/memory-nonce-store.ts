@@ -1,11 +1,89 @@
-// PLACEHOLDER by the lead so the core compiles; the signature helper replaces this whole file.
+/**
+ * The default nonce store: one process, bounded, atomic.
+ *
+ * - `remember` is synchronous inside (one Map operation, no await), so of concurrent calls with
+ *   one nonce exactly one sees it as new.
+ * - A nonce is kept until `now + ttlMs`; expired nonces are dropped as they reach the front of
+ *   the insertion order (and at the first read of an expired key).
+ * - Bounded: at `max` live nonces, the oldest one is evicted, and its expiry becomes a FLOOR:
+ *   from then on any nonce whose window ends at or before the floor is answered "seen before".
+ *   The signature verifiers pass `ttlMs` = the time left until the signed request stops being
+ *   acceptable, so a replay of an evicted nonce ends at or before the floor and is refused
+ *   (401 `replayed-request`). Under overload the accepted window shrinks (older but still valid
+ *   requests are refused); a replay never gets through, and memory never grows past `max`.
+ */
 import type { NonceStore } from '../../types/index.js'
+
+export interface MemoryNonceStoreOptions {
+  /** Most nonces held at once. Default 100000. */
+  max?: number
+}
+
 export class MemoryNonceStore implements NonceStore {
-  readonly #seen = new Set<string>()
-  constructor (readonly options: { max?: number } = {}) {}
-  async remember (nonce: string): Promise<boolean> {
-    if (this.#seen.has(nonce)) return false
-    this.#seen.add(nonce)
+  readonly max: number
+  /** nonce → expiry (epoch ms), in insertion order. */
+  readonly #entries = new Map<string, number>()
+  #floor = -Infinity
+
+  constructor (options: MemoryNonceStoreOptions = {}) {
+    const max = options.max ?? 100_000
+    if (!Number.isInteger(max) || max < 1) throw new TypeError('MemoryNonceStore: max must be a positive integer')
+    this.max = max
+  }
+
+  get size (): number {
+    return this.#entries.size
+  }
+
+  /** Expiry (epoch ms) at or below which nonces are refused since the store overflowed. */
+  get floor (): number {
+    return this.#floor
+  }
+
+  async remember (nonce: string, ttlMs: number): Promise<boolean> {
+    return this.rememberSync(nonce, ttlMs)
+  }
+
+  /** The same as `remember`, without the promise. */
+  rememberSync (nonce: string, ttlMs: number): boolean {
+    if (typeof nonce !== 'string' || typeof ttlMs !== 'number' || Number.isNaN(ttlMs)) {
+      throw new TypeError('MemoryNonceStore: remember(nonce: string, ttlMs: number)')
+    }
+    const now = Date.now()
+    const expiresAt = now + Math.max(ttlMs, 1)
+    if (expiresAt <= this.#floor) return false
+    const seen = this.#entries.get(nonce)
+    if (seen !== undefined) {
+      if (seen > now) return false
+      this.#entries.delete(nonce)
+    }
+    this.#sweep(now)
+    if (this.#entries.size >= this.max) {
+      const [oldest, oldestExpiry] = this.#entries.entries().next().value as [string, number]
+      this.#entries.delete(oldest)
+      if (oldestExpiry > this.#floor) this.#floor = oldestExpiry
+      // A nonce ending before the floor could be an evicted one: refuse it too.
+      if (expiresAt <= this.#floor) return false
+    }
+    this.#entries.set(nonce, expiresAt)
     return true
+  }
+
+  /** Drops expired entries from the front (a few per call: the cost stays flat). */
+  #sweep (now: number): void {
+    let budget = 8
+    for (const [nonce, expiresAt] of this.#entries) {
+      if (expiresAt > now || budget-- === 0) return
+      this.#entries.delete(nonce)
+    }
+  }
+
+  clear (): void {
+    this.#entries.clear()
+    this.#floor = -Infinity
+  }
+
+  async close (): Promise<void> {
+    this.clear()
   }
 }

@@ -1,0 +1,343 @@
+/**
+ * The slice of RFC 8941 (Structured Field Values) that signed requests need: Dictionaries whose
+ * members are Items or Inner Lists with Parameters, and the serialisation of Inner Lists (the
+ * `@signature-params` line of the signature base). Hand-written, charCode based, no regexes:
+ * it runs on every signed request. Every parse error is a StructuredFieldError, which the
+ * verifiers turn into 401 `authorization-header-malformed` (never a 500).
+ *
+ * Stricter than RFC 8941 on purpose: a duplicated dictionary key or parameter key is refused
+ * (RFC 8941 keeps the last one), so that no two parsers can read one header differently.
+ */
+
+export class StructuredFieldError extends Error {}
+
+/** A Token (RFC 8941 3.3.4), kept apart from strings so that it serialises back unquoted. */
+export class Token {
+  readonly value: string
+  constructor (value: string) {
+    this.value = value
+  }
+}
+
+/** A Decimal (RFC 8941 3.3.2), kept apart from Integers so that it serialises back with a dot. */
+export class Decimal {
+  readonly value: number
+  constructor (value: number) {
+    this.value = value
+  }
+}
+
+export type BareItem = string | number | boolean | Token | Decimal | Buffer
+export type Parameters = Map<string, BareItem>
+export interface Item { value: BareItem, params: Parameters }
+export interface InnerList { items: Item[], params: Parameters }
+export type Member = Item | InnerList
+export type Dictionary = Map<string, Member>
+
+export function isInnerList (member: Member): member is InnerList {
+  return (member as InnerList).items !== undefined
+}
+
+function fail (message: string): never {
+  throw new StructuredFieldError(message)
+}
+
+const SP = 0x20
+const TAB = 0x09
+
+function isLcAlpha (c: number): boolean {
+  return c >= 0x61 && c <= 0x7a
+}
+
+function isDigit (c: number): boolean {
+  return c >= 0x30 && c <= 0x39
+}
+
+function isAlpha (c: number): boolean {
+  return (c >= 0x41 && c <= 0x5a) || isLcAlpha(c)
+}
+
+// tchar (RFC 9110) plus ":" and "/" for tokens.
+const TOKEN_CHARS = new Uint8Array(128)
+for (const ch of "!#$%&'*+-.^_`|~:/") TOKEN_CHARS[ch.charCodeAt(0)] = 1
+for (let c = 0x30; c <= 0x39; c++) TOKEN_CHARS[c] = 1
+for (let c = 0x41; c <= 0x5a; c++) TOKEN_CHARS[c] = 1
+for (let c = 0x61; c <= 0x7a; c++) TOKEN_CHARS[c] = 1
+
+const BASE64_CHARS = new Uint8Array(128)
+for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=') BASE64_CHARS[ch.charCodeAt(0)] = 1
+
+class Parser {
+  readonly text: string
+  pos = 0
+
+  constructor (text: string) {
+    this.text = text
+  }
+
+  peek (): number {
+    return this.pos < this.text.length ? this.text.charCodeAt(this.pos) : -1
+  }
+
+  skipSp (): void {
+    while (this.peek() === SP) this.pos++
+  }
+
+  skipOws (): void {
+    let c = this.peek()
+    while (c === SP || c === TAB) {
+      this.pos++
+      c = this.peek()
+    }
+  }
+
+  key (): string {
+    const start = this.pos
+    const first = this.peek()
+    if (!isLcAlpha(first) && first !== 0x2a) fail('a key must start with a lower-case letter or "*"')
+    this.pos++
+    for (;;) {
+      const c = this.peek()
+      if (isLcAlpha(c) || isDigit(c) || c === 0x5f || c === 0x2d || c === 0x2e || c === 0x2a) this.pos++
+      else break
+    }
+    return this.text.slice(start, this.pos)
+  }
+
+  parameters (): Parameters {
+    const params: Parameters = new Map()
+    while (this.peek() === 0x3b) { // ;
+      this.pos++
+      this.skipSp()
+      const key = this.key()
+      if (params.has(key)) fail('a parameter is repeated')
+      let value: BareItem = true
+      if (this.peek() === 0x3d) { // =
+        this.pos++
+        value = this.bareItem()
+      }
+      params.set(key, value)
+    }
+    return params
+  }
+
+  bareItem (): BareItem {
+    const c = this.peek()
+    if (c === 0x2d || isDigit(c)) return this.number()
+    if (c === 0x22) return this.string()
+    if (c === 0x3a) return this.bytes()
+    if (c === 0x3f) return this.boolean()
+    if (isAlpha(c) || c === 0x2a) return this.token()
+    return fail('an item is expected')
+  }
+
+  number (): number | Decimal {
+    const start = this.pos
+    if (this.peek() === 0x2d) this.pos++
+    let digits = 0
+    let dot = -1
+    for (;;) {
+      const c = this.peek()
+      if (isDigit(c)) {
+        digits++
+        this.pos++
+      } else if (c === 0x2e && dot === -1) {
+        if (digits > 12) fail('a decimal has too many integer digits')
+        dot = digits
+        this.pos++
+      } else break
+    }
+    const text = this.text.slice(start, this.pos)
+    if (dot === -1) {
+      if (digits === 0 || digits > 15) fail('an integer must have 1 to 15 digits')
+      return Number(text)
+    }
+    const fraction = digits - dot
+    if (dot === 0 || fraction === 0 || fraction > 3) fail('a decimal is malformed')
+    return new Decimal(Number(text))
+  }
+
+  string (): string {
+    this.pos++ // opening quote
+    let out = ''
+    let start = this.pos
+    for (;;) {
+      const c = this.peek()
+      if (c === -1) fail('a string is not terminated')
+      if (c === 0x22) {
+        out += this.text.slice(start, this.pos)
+        this.pos++
+        return out
+      }
+      if (c === 0x5c) { // backslash
+        out += this.text.slice(start, this.pos)
+        const next = this.text.charCodeAt(this.pos + 1)
+        if (next !== 0x22 && next !== 0x5c) fail('a string has a bad escape')
+        out += next === 0x22 ? '"' : '\\'
+        this.pos += 2
+        start = this.pos
+        continue
+      }
+      if (c < 0x20 || c > 0x7e) fail('a string has a character that is not printable ASCII')
+      this.pos++
+    }
+  }
+
+  bytes (): Buffer {
+    this.pos++ // opening colon
+    const start = this.pos
+    for (;;) {
+      const c = this.peek()
+      if (c === -1) fail('a byte sequence is not terminated')
+      if (c === 0x3a) break
+      if (c >= 128 || BASE64_CHARS[c] !== 1) fail('a byte sequence is not base64')
+      this.pos++
+    }
+    const text = this.text.slice(start, this.pos)
+    this.pos++
+    if (text.length % 4 !== 0) fail('a byte sequence is not padded base64')
+    const eq = text.indexOf('=')
+    if (eq !== -1 && eq < text.length - 2) fail('a byte sequence has padding inside')
+    if (eq !== -1 && text.charCodeAt(text.length - 1) !== 0x3d) fail('a byte sequence has padding inside')
+    return Buffer.from(text, 'base64')
+  }
+
+  boolean (): boolean {
+    this.pos++
+    const c = this.peek()
+    this.pos++
+    if (c === 0x31) return true
+    if (c === 0x30) return false
+    return fail('a boolean must be ?0 or ?1')
+  }
+
+  token (): Token {
+    const start = this.pos
+    this.pos++
+    for (;;) {
+      const c = this.peek()
+      if (c >= 0 && c < 128 && TOKEN_CHARS[c] === 1) this.pos++
+      else break
+    }
+    return new Token(this.text.slice(start, this.pos))
+  }
+
+  item (): Item {
+    const value = this.bareItem()
+    return { value, params: this.parameters() }
+  }
+
+  innerList (): InnerList {
+    this.pos++ // (
+    const items: Item[] = []
+    for (;;) {
+      this.skipSp()
+      const c = this.peek()
+      if (c === 0x29) { // )
+        this.pos++
+        return { items, params: this.parameters() }
+      }
+      if (c === -1) fail('an inner list is not terminated')
+      items.push(this.item())
+      const after = this.peek()
+      if (after !== SP && after !== 0x29) fail('inner list items must be separated by spaces')
+    }
+  }
+
+  member (): Member {
+    return this.peek() === 0x28 ? this.innerList() : this.item()
+  }
+}
+
+/** Parses a Dictionary field value (RFC 8941 4.2.2), refusing repeated keys. */
+export function parseDictionary (text: string): Dictionary {
+  const parser = new Parser(text)
+  const dict: Dictionary = new Map()
+  parser.skipSp()
+  if (parser.peek() === -1) return dict
+  for (;;) {
+    const key = parser.key()
+    if (dict.has(key)) fail('a dictionary key is repeated')
+    let member: Member
+    if (parser.peek() === 0x3d) {
+      parser.pos++
+      member = parser.member()
+    } else {
+      member = { value: true, params: parser.parameters() }
+    }
+    dict.set(key, member)
+    parser.skipOws()
+    if (parser.peek() === -1) return dict
+    if (parser.peek() !== 0x2c) fail('dictionary members must be separated by commas')
+    parser.pos++
+    parser.skipOws()
+    if (parser.peek() === -1) fail('a dictionary ends with a comma')
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Serialisation (RFC 8941 4.1)
+
+export function serializeString (value: string): string {
+  let out = '"'
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i)
+    if (c < 0x20 || c > 0x7e) throw new StructuredFieldError('a string must be printable ASCII')
+    if (c === 0x22 || c === 0x5c) out += '\\'
+    out += value[i]
+  }
+  return out + '"'
+}
+
+export function serializeBareItem (value: BareItem): string {
+  if (typeof value === 'string') return serializeString(value)
+  if (typeof value === 'number') {
+    if (!Number.isInteger(value) || Math.abs(value) > 999_999_999_999_999) throw new StructuredFieldError('an integer is out of range')
+    return String(value)
+  }
+  if (typeof value === 'boolean') return value ? '?1' : '?0'
+  if (value instanceof Token) return value.value
+  if (value instanceof Decimal) {
+    const rounded = Math.round(value.value * 1000) / 1000
+    const text = String(rounded)
+    return text.includes('.') ? text : text + '.0'
+  }
+  return ':' + value.toString('base64') + ':'
+}
+
+export function serializeParameters (params: Parameters): string {
+  let out = ''
+  for (const [key, value] of params) {
+    out += ';' + key
+    if (value !== true) out += '=' + serializeBareItem(value)
+  }
+  return out
+}
+
+export function serializeItem (item: Item): string {
+  return serializeBareItem(item.value) + serializeParameters(item.params)
+}
+
+export function serializeInnerList (list: InnerList): string {
+  let out = '('
+  for (let i = 0; i < list.items.length; i++) {
+    if (i > 0) out += ' '
+    out += serializeItem(list.items[i])
+  }
+  return out + ')' + serializeParameters(list.params)
+}
+
+export function serializeMember (member: Member): string {
+  return isInnerList(member) ? serializeInnerList(member) : serializeItem(member)
+}
+
+export function serializeDictionary (dict: Dictionary): string {
+  let out = ''
+  for (const [key, member] of dict) {
+    if (out.length > 0) out += ', '
+    out += key
+    if (!isInnerList(member) && member.value === true) out += serializeParameters(member.params)
+    else out += '=' + serializeMember(member)
+  }
+  return out
+}
