@@ -4,13 +4,14 @@
  */
 import type { AppRecord } from '../../types/index.js'
 import { SigningError } from '../errors.js'
+import type { SigningKey } from '../keys/app-keys.js'
+import { signingKeyFor } from './sign-jwt.js'
 
 export type SignatureScheme = 'rfc9421' | 'legacy'
 
-export interface OutgoingSignatureInput {
+export interface OutgoingRequest {
   scheme: SignatureScheme
   appName: string
-  app: AppRecord
   method: string
   url: string
   headers: Record<string, string | string[]>
@@ -18,6 +19,11 @@ export interface OutgoingSignatureInput {
 }
 
 /** Headers to add to the request (Signature-Input, Signature, Content-Digest, or Authorization). */
-export function signOutgoing (_input: OutgoingSignatureInput): Record<string, string> {
+export function signOutgoingWithKey (_input: OutgoingRequest & { key: SigningKey }): Record<string, string> {
   throw new SigningError('signed requests are not available yet')
+}
+
+export function signOutgoing (input: OutgoingRequest & { app: AppRecord }): Record<string, string> {
+  const { app, ...rest } = input
+  return signOutgoingWithKey({ ...rest, key: signingKeyFor(app) })
 }

@@ -45,24 +45,32 @@ export interface SignJwtOptions {
   reverse?: boolean
 }
 
-// One resolved signing key per app record object: parsing a PEM or checking a curve point
-// costs far more than signing, and a client signs many tokens for one record.
-const signingKeys = new WeakMap<AppRecord, SigningKey>()
+// Resolved signing keys, by record object and by key material: parsing a PEM or checking a curve
+// point costs far more than signing, and stores hand out a fresh copy of a record on every read.
+const byRecord = new WeakMap<AppRecord, SigningKey>()
+const byMaterial = new Map<string, SigningKey>()
+const MAX_CACHED_KEYS = 256
 
-/** The key this service signs with for `app`; throws SigningError when it holds none. */
+/** The key this service signs with for `app` (its current key); throws SigningError when it holds none. */
 export function signingKeyFor (app: AppRecord): SigningKey {
-  const cached = signingKeys.get(app)
-  if (cached !== undefined) return cached
   if (app === null || typeof app !== 'object' || typeof app.slug !== 'string') throw new SigningError('no app record')
-  let signing: SigningKey | null
-  try {
-    signing = resolveAppKeys(app).signing
-  } catch (error) {
-    const why = error instanceof KeyFormatError ? error.message : 'its keys cannot be read'
-    throw new SigningError(`app ${app.slug}: ${why}`)
+  const known = byRecord.get(app)
+  if (known !== undefined) return known
+  const material = [app.algorithm, app.kid ?? '', app.privateKey ?? '', app.publicKey ?? ''].join('\0')
+  let signing = byMaterial.get(material) ?? null
+  if (signing === null) {
+    try {
+      // Only the current key signs: a broken previous key must not stop outgoing calls.
+      signing = resolveAppKeys({ slug: app.slug, algorithm: app.algorithm, privateKey: app.privateKey, publicKey: app.publicKey, kid: app.kid }).signing
+    } catch (error) {
+      const why = error instanceof KeyFormatError ? error.message : 'its keys cannot be read'
+      throw new SigningError(`app ${app.slug}: ${why}`)
+    }
+    if (signing === null) throw new SigningError(`app ${app.slug} holds no private key to sign with`)
+    if (byMaterial.size >= MAX_CACHED_KEYS) byMaterial.delete(byMaterial.keys().next().value as string)
+    byMaterial.set(material, signing)
   }
-  if (signing === null) throw new SigningError(`app ${app.slug} holds no private key to sign with`)
-  signingKeys.set(app, signing)
+  byRecord.set(app, signing)
   return signing
 }
 
@@ -82,11 +90,18 @@ function integerSeconds (value: unknown, name: string): number {
   return Math.floor(value)
 }
 
-/** A compact JWS the target app accepts in `Authorization: Link App=<appName>,Token=<jwt>`. */
-export function signJwt (options: SignJwtOptions): string {
-  const { appName, app } = options
+export interface SignJwtWithKeyOptions extends Omit<SignJwtOptions, 'app' | 'reverse'> {
+  /** The signing key (from resolveAppKeys(app).signing). */
+  key: SigningKey
+  /** The `aud` claim: the slug of the app that will verify the token. */
+  audience: string
+}
+
+/** signJwt for callers that already hold the resolved signing key. */
+export function signJwtWithKey (options: SignJwtWithKeyOptions): string {
+  const { appName, audience, key } = options
   if (typeof appName !== 'string' || appName.length === 0) throw new SigningError('appName is required')
-  const key = signingKeyFor(app)
+  if (typeof audience !== 'string' || audience.length === 0) throw new SigningError('the audience is required')
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000)
   const expiresIn = options.expiresIn === undefined ? JWT_LIFETIME_SECONDS : integerSeconds(options.expiresIn, 'expiresIn')
   const header: Record<string, string> = { alg: JWT_ALG[key.algorithm], typ: 'JWT' }
@@ -104,8 +119,8 @@ export function signJwt (options: SignJwtOptions): string {
   const payload = {
     sub: String(sub),
     iss: options.issuer ?? process.env.API_URL ?? DEFAULT_ISSUER,
-    app: options.reverse === true ? app.slug : appName,
-    aud: options.reverse === true ? appName : app.slug,
+    app: appName,
+    aud: audience,
     exp: nowSeconds + expiresIn,
     iat: nowSeconds - 1,
     typ: 'JWT',
@@ -113,6 +128,16 @@ export function signJwt (options: SignJwtOptions): string {
   }
   const input = `${base64urlJson(header)}.${base64urlJson(payload)}`
   return `${input}.${signJws(key, input)}`
+}
+
+/** A compact JWS the target app accepts in `Authorization: Link App=<appName>,Token=<jwt>`. */
+export function signJwt (options: SignJwtOptions): string {
+  const { appName, app, reverse, ...rest } = options
+  if (typeof appName !== 'string' || appName.length === 0) throw new SigningError('appName is required')
+  const key = signingKeyFor(app)
+  return signJwtWithKey(reverse === true
+    ? { ...rest, key, appName: app.slug, audience: appName }
+    : { ...rest, key, appName, audience: app.slug })
 }
 
 /** The `Authorization` header value of a JWT call: `Link App=<appName>,Token=<jwt>`. */
