@@ -14,14 +14,6 @@ const kRawBody = Symbol('fastify-linked-services.rawBody')
 
 interface WithRawBody { [kRawBody]?: Buffer }
 
-class BodyTooLargeError extends Error {
-  readonly statusCode = 413
-  readonly code = 'FST_ERR_CTP_BODY_TOO_LARGE'
-  constructor () {
-    super('Request body is too large')
-  }
-}
-
 /** Whether this request is signed (one or two header lookups: the whole cost on other requests). */
 export function wantsRawBody (headers: Record<string, string | string[] | undefined>): boolean {
   if (headers['signature-input'] !== undefined) return true
@@ -32,7 +24,7 @@ export function wantsRawBody (headers: Record<string, string | string[] | undefi
 class CaptureStream extends Transform {
   readonly #request: WithRawBody
   readonly #limit: number
-  readonly #chunks: Buffer[] = []
+  #chunks: Buffer[] | null = []
   receivedEncodedLength = 0
 
   constructor (request: WithRawBody, limit: number) {
@@ -44,25 +36,28 @@ class CaptureStream extends Transform {
   override _transform (chunk: Buffer | string, _encoding: BufferEncoding, callback: TransformCallback): void {
     const buffer = typeof chunk === 'string' ? Buffer.from(chunk) : chunk
     this.receivedEncodedLength += buffer.length
-    if (this.receivedEncodedLength > this.#limit) {
-      callback(new BodyTooLargeError())
-      return
-    }
-    this.#chunks.push(buffer)
+    // Over the limit: keep nothing more (Fastify answers 413 itself; no raw body = fail closed).
+    if (this.receivedEncodedLength > this.#limit) this.#chunks = null
+    else this.#chunks?.push(buffer)
     callback(null, buffer)
   }
 
   override _flush (callback: TransformCallback): void {
-    this.#request[kRawBody] = Buffer.concat(this.#chunks, this.receivedEncodedLength)
+    if (this.#chunks !== null) this.#request[kRawBody] = Buffer.concat(this.#chunks, this.receivedEncodedLength)
     callback()
   }
 }
+
+function noop (): void {}
 
 /** preParsing hook: returns the payload untouched, or a copying pass-through for signed requests. */
 export async function captureRawBody (request: FastifyRequest, _reply: FastifyReply, payload: RawRequestDefaultExpression): Promise<NodeJS.ReadableStream> {
   if (!wantsRawBody(request.headers)) return payload
   const limit = request.routeOptions.bodyLimit ?? 1_048_576
   const capture = new CaptureStream(request as unknown as WithRawBody, limit)
+  // Fastify listens for errors on the stream it reads; when it stopped reading early (a
+  // Content-Length over the limit), an error must not become an uncaught exception.
+  capture.on('error', noop)
   payload.on('error', (error) => capture.destroy(error))
   return payload.pipe(capture)
 }

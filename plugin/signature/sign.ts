@@ -98,8 +98,9 @@ function encodeBody (body: unknown): { bytes: Buffer | undefined, json: boolean 
   return { bytes: Buffer.from(text, 'utf8'), json: true }
 }
 
+/** `query` without its `?`; returns the query with its `?`, or '' when there is none. */
 function appendParams (query: string, params: QueryParams | undefined): string {
-  if (params === undefined) return query
+  if (params === undefined) return query === '' ? '' : '?' + query
   const search = new URLSearchParams(query)
   for (const [key, value] of Object.entries(params)) {
     for (const item of Array.isArray(value) ? value : [value]) search.append(key, String(item))
