@@ -64,7 +64,7 @@ function authorization (options: FetchRemoteUserOptions, url: string): Record<st
   const key = app.keys?.signing ?? null
   if (key === null) throw new SigningError(`app ${app.slug} holds no key to sign with`)
   if (app.strategy === 'SIGNATURE') {
-    return signOutgoingWithKey({ scheme: 'rfc9421', appName, key, method: 'GET', url, headers: {}, body: null })
+    return signOutgoingWithKey({ scheme: 'rfc9421', appName, key, slug: app.slug, method: 'GET', url, headers: { accept: 'application/json' }, body: null })
   }
   // An app-level token (no `sub`), as the original's Service(app) does.
   return { authorization: linkAuthorizationHeader(appName, signJwtWithKey({ appName, audience: app.slug, key })) }

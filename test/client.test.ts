@@ -5,20 +5,21 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import linkedServices, { MemoryStore } from '../plugin/index.js'
 import { createLinkedClient, type LinkedClient } from '../plugin/client/client.js'
 import type { AppRecord } from '../types/index.js'
-import { hmacKeyHex } from './helpers/keys.js'
+import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
 
 const SECRET = hmacKeyHex(64)
 
 /** The peer: a Fastify service running the plugin, knowing us ("me") by our shared secret. */
-async function startPeer (t: TestContext): Promise<{ server: FastifyInstance, url: string, connections: () => number }> {
+async function startPeer (t: TestContext, me: Partial<AppRecord> = {}, pluginOptions: Record<string, unknown> = {}): Promise<{ server: FastifyInstance, url: string, connections: () => number }> {
   const server = Fastify()
   let connections = 0
   server.server.on('connection', () => { connections++ })
   await server.register(linkedServices, {
     appName: 'peer',
     store: new MemoryStore({
-      apps: [{ slug: 'me', algorithm: 'HMAC_SHA512', privateKey: SECRET, requireAnAgreement: false }]
-    })
+      apps: [{ slug: 'me', algorithm: 'HMAC_SHA512', privateKey: SECRET, requireAnAgreement: false, ...me }]
+    }),
+    ...pluginOptions
   })
   server.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body))
   server.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, done) => done(null, body))
@@ -29,9 +30,13 @@ async function startPeer (t: TestContext): Promise<{ server: FastifyInstance, ur
     headers: request.headers,
     body: Buffer.isBuffer(request.body) ? request.body.toString('base64') : request.body ?? null,
     app: request.app?.slug ?? null,
-    sub: request.token?.sub ?? null
+    sub: request.token?.sub ?? null,
+    mode: request.token?.mode ?? null,
+    scheme: request.token?.mode === 'signature' ? request.token.scheme : null,
+    components: request.token?.mode === 'signature' ? request.token.components : null
   })
   server.route({ method: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'], url: '/echo', preHandler: server.scope(['read:user']), handler: echo })
+  server.post('/signed', { preHandler: server.scope([], { mode: 'signature' }) }, echo)
   server.post('/hooks', { preHandler: server.scope(['webhook'], { mode: 'jwt' }) }, echo)
   server.get('/status/:code', async (request, reply) => reply.code(Number((request.params as { code: string }).code)).send({ detail: 'nope' }))
   server.get('/slow', async () => await new Promise((resolve) => setTimeout(() => resolve({ late: true }), 500)))
@@ -223,4 +228,43 @@ test('app records are cached for cacheTtl, invalidate() forgets them, close() en
   assert.equal((await uncached.app('peer').get('/echo')).status, 200)
   store.removeApp('peer')
   await rejectsWith(uncached.app('peer').get('/echo'), 'FST_LINKED_SERVICES_CLIENT_APP_NOT_FOUND')
+})
+
+test('signature mode: RFC 9421 signed calls (HMAC and Ed25519) pass the plugin, covering query, body and headers', async (t) => {
+  const ed = ed25519Keys()
+  for (const [me, ours] of [
+    [{ strategy: 'SIGNATURE' }, {}],
+    [{ strategy: 'SIGNATURE', algorithm: 'ED25519', privateKey: null, publicKey: ed.publicPemHex }, { algorithm: 'ED25519', privateKey: ed.privatePemHex }]
+  ] as Array<[Partial<AppRecord>, Partial<AppRecord>]>) {
+    const peer = await startPeer(t, me)
+    const linked = client(t, [peerRecord(peer.url, { strategy: 'SIGNATURE', ...ours })])
+    const api = linked.app('peer')
+    const response = await api.post('/echo', { query: { a: [1, 2] }, json: { id: 1 }, headers: { 'X-Tenant': 't1' } })
+    assert.equal(response.status, 200, response.text())
+    const echoed = response.json<{ app: string, mode: string, scheme: string, components: string[], sub: null, url: string }>()
+    assert.deepEqual([echoed.app, echoed.mode, echoed.scheme, echoed.sub, echoed.url], ['me', 'signature', 'rfc9421', null, '/echo?a=1&a=2'])
+    assert.deepEqual(new Set(echoed.components), new Set(['@method', '@authority', '@path', '@query', 'content-digest', 'content-type', 'x-tenant']))
+    // Bodiless, and twice the same request: each call carries a fresh nonce.
+    assert.equal((await api.get('/echo')).status, 200)
+    assert.equal((await api.get('/echo')).status, 200)
+    assert.equal((await api.delete('/echo', { body: Buffer.from([1, 2, 3]) })).status, 200)
+  }
+})
+
+test('signature mode forced on a JWT app, to a mode "signature" route; legacy scheme to a legacy-enabled peer', async (t) => {
+  const peer = await startPeer(t, {}, { signature: { legacy: true } })
+  peer.server.log.level = 'silent'
+  const linked = client(t, [peerRecord(peer.url)])
+  const forced = await linked.app('peer', { mode: 'signature' }).post('/signed', { json: { a: 1 } })
+  assert.equal(forced.status, 200, forced.text())
+  // Without mode 'signature' on the route, a JWT app may not sign requests.
+  await rejectsWith(linked.app('peer', { mode: 'signature' }).get('/echo'), 'FST_LINKED_SERVICES_UNEXPECTED_STATUS')
+
+  const legacy = client(t, [peerRecord(peer.url)], { signature: { scheme: 'legacy' } })
+  const response = await legacy.app('peer', { mode: 'signature' }).post('/signed', { json: { id: 1, name: "Jane O'Neil" }, query: { q: 'x' } })
+  assert.equal(response.status, 200, response.text())
+  assert.equal(response.json<{ scheme: string }>().scheme, 'legacy')
+  assert.match(response.json<{ headers: { authorization: string } }>().headers.authorization, /^Signature App=me,Nonce=[0-9a-f]{128},SignedHeaders=,Date=/)
+  // The legacy scheme carries JSON bodies only.
+  await rejectsWith(legacy.app('peer', { mode: 'signature' }).post('/signed', { form: { a: '1' } }), 'FST_LINKED_SERVICES_SIGNING_FAILED', /JSON bodies only/)
 })

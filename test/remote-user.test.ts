@@ -6,7 +6,7 @@ import { fetchRemoteUser, remoteUserUrl, validateProfile } from '../plugin/remot
 import { resolveApp } from '../plugin/resolved-app.js'
 import { linkAuthorizationHeader, signJwt } from '../plugin/client/sign-jwt.js'
 import type { AppRecord } from '../types/index.js'
-import { hmacKeyHex } from './helpers/keys.js'
+import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
 
 const SECRET = hmacKeyHex(64)
 const PROFILES: Record<string, unknown> = {
@@ -21,12 +21,12 @@ const PROFILES: Record<string, unknown> = {
  * The calling app ("caller"): it runs the plugin too and serves the original's users endpoint,
  * protected by scope(['read:user']); it knows us ("nodeservice") by the shared secret.
  */
-async function startCaller (t: TestContext, strategy: 'JWT' | 'SIGNATURE' = 'JWT'): Promise<{ url: string, seen: Array<{ url: string, app: string | null, sub: unknown }> }> {
+async function startCaller (t: TestContext, strategy: 'JWT' | 'SIGNATURE' = 'JWT', us: Partial<AppRecord> = {}): Promise<{ url: string, seen: Array<{ url: string, app: string | null, sub: unknown }> }> {
   const server = Fastify()
   const seen: Array<{ url: string, app: string | null, sub: unknown }> = []
   await server.register(linkedServices, {
     appName: 'caller',
-    store: new MemoryStore({ apps: [{ slug: 'nodeservice', algorithm: 'HMAC_SHA512', privateKey: SECRET, strategy, requiredScopes: ['read:user'] }] })
+    store: new MemoryStore({ apps: [{ slug: 'nodeservice', algorithm: 'HMAC_SHA512', privateKey: SECRET, strategy, requiredScopes: ['read:user'], ...us }] })
   })
   server.get('/v1/auth/app/user/:id', { preHandler: server.scope(['read:user']) }, async (request, reply) => {
     const { id } = request.params as { id: string }
@@ -64,6 +64,18 @@ test('fetches the profile with an app-level signed call and keeps the original f
   assert.deepEqual(await lookup(callerRecord(`${caller.url}/`, { usersPath: 'v1/auth/app/user' }), 'a/b c'),
     { id: 'a/b c', username: 'odd', email: 'odd@example.com', first_name: '', last_name: '' })
   assert.equal(caller.seen[1].url, '/v1/auth/app/user/a%2Fb%20c')
+})
+
+test('a SIGNATURE app is asked with an RFC 9421 signed request (HMAC and Ed25519)', async (t) => {
+  const caller = await startCaller(t, 'SIGNATURE')
+  assert.equal((await lookup(callerRecord(caller.url, { strategy: 'SIGNATURE' }), '5'))?.username, 'jane')
+  assert.deepEqual(caller.seen[0], { url: '/v1/auth/app/user/5', app: 'nodeservice', sub: null })
+  assert.equal(await lookup(callerRecord(caller.url, { strategy: 'SIGNATURE' }), 'nobody'), null)
+
+  const ed = ed25519Keys()
+  const edCaller = await startCaller(t, 'SIGNATURE', { algorithm: 'ED25519', privateKey: null, publicKey: ed.publicPem, kid: 'k1' })
+  const profile = await lookup(callerRecord(edCaller.url, { strategy: 'SIGNATURE', algorithm: 'ED25519', privateKey: ed.privatePemHex, kid: 'k1' }), '5')
+  assert.equal(profile?.email, 'jane@example.com')
 })
 
 test('404 gives null; an app without appUrl gives null', async (t) => {

@@ -202,7 +202,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
       url = buildUrl(app.appUrl, target.path, requestOptions.query)
     }
     const body = encodeBody(requestOptions)
-    const headers = normaliseHeaders(requestOptions.headers, RESERVED_HEADERS)
+    let headers: Record<string, string | string[]> = normaliseHeaders(requestOptions.headers, RESERVED_HEADERS)
     if (body.contentType !== null && headers['content-type'] === undefined) headers['content-type'] = body.contentType
 
     const mode = chooseMode(app, call)
@@ -214,7 +214,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
       if (userId !== null && userId !== '') {
         throw new SigningError('a signed request cannot carry a user: call with mode "jwt" to act on behalf of a user')
       }
-      Object.assign(headers, signOutgoing({ scheme, appName, app, method: upper, url, headers, body: body.bytes }))
+      headers = signOutgoing({ scheme, appName, app, method: upper, url, headers, body: body.bytes })
     }
 
     const callTimeout = requestOptions.timeout === undefined ? timeout : positive(requestOptions.timeout, 'timeout', timeout)
