@@ -6,13 +6,21 @@
  * - A nonce is kept until `now + ttlMs`; expired nonces are dropped as they reach the front of
  *   the insertion order (and at the first read of an expired key).
  * - Bounded: at `max` live nonces, the oldest one is evicted, and its expiry becomes a FLOOR:
- *   from then on any nonce whose window ends at or before the floor is answered "seen before".
+ *   from then on any nonce whose window ends at or before the floor (plus a 1 s margin) is
+ *   answered "seen before".
  *   The signature verifiers pass `ttlMs` = the time left until the signed request stops being
  *   acceptable, so a replay of an evicted nonce ends at or before the floor and is refused
  *   (401 `replayed-request`). Under overload the accepted window shrinks (older but still valid
  *   requests are refused); a replay never gets through, and memory never grows past `max`.
  */
 import type { NonceStore } from '../../types/index.js'
+
+/**
+ * The floor sits this far above the evicted window end: the verifier turns a request's window end
+ * into a TTL a moment before the store turns it back, so the same request can land a few
+ * milliseconds apart.
+ */
+const FLOOR_MARGIN_MS = 1000
 
 export interface MemoryNonceStoreOptions {
   /** Most nonces held at once. Default 100000. */
@@ -61,7 +69,7 @@ export class MemoryNonceStore implements NonceStore {
     if (this.#entries.size >= this.max) {
       const [oldest, oldestExpiry] = this.#entries.entries().next().value as [string, number]
       this.#entries.delete(oldest)
-      if (oldestExpiry > this.#floor) this.#floor = oldestExpiry
+      if (oldestExpiry + FLOOR_MARGIN_MS > this.#floor) this.#floor = oldestExpiry + FLOOR_MARGIN_MS
       // A nonce ending before the floor could be an evicted one: refuse it too.
       if (expiresAt <= this.#floor) return false
     }

@@ -61,7 +61,14 @@ export async function signatureServer (apps: AppRecord[], options: Partial<Linke
 export type SignOptions = Omit<SignRequestOptions, 'appName' | 'app' | 'url'> & { path: string, appName?: string }
 
 /** Signs with the caller's key and turns the result into fastify.inject options. */
-export function signedInject (caller: Caller, options: SignOptions): InjectOptions & { headers: Record<string, string> } {
+export interface SignedInject {
+  method: InjectOptions['method']
+  url: string
+  headers: Record<string, string>
+  payload?: InjectOptions['payload']
+}
+
+export function signedInject (caller: Caller, options: SignOptions): SignedInject {
   const { path, appName, ...rest } = options
   const signed = signRequest({ appName: appName ?? caller.record.slug, app: caller.own, url: path, authority: HOST, ...rest })
   return {
