@@ -1,0 +1,113 @@
+/**
+ * What every CLI command shares: output streams (injectable for tests), usage errors, the apps
+ * file (JSON, never evaluated), JSON arguments, and this service's own name.
+ */
+import { readFileSync } from 'node:fs'
+import { parseArgs, type ParseArgsConfig } from 'node:util'
+import type { AppRecord } from '../../types/index.js'
+
+export interface CliIo {
+  stdout: (text: string) => void
+  stderr: (text: string) => void
+}
+
+export type Env = Record<string, string | undefined>
+
+export type Command = (argv: string[], env: Env, io: CliIo) => Promise<number>
+
+/** A mistake of the user: printed as `error: <message>` with exit code 2 (1 when `exitCode` says so). */
+export class CliError extends Error {
+  constructor (message: string, readonly exitCode = 2) {
+    super(message)
+  }
+}
+
+export const processIo: CliIo = {
+  stdout: (text) => { process.stdout.write(text.endsWith('\n') ? text : text + '\n') },
+  stderr: (text) => { process.stderr.write(text.endsWith('\n') ? text : text + '\n') }
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>
+
+/** node:util parseArgs in strict mode, with its errors turned into usage errors. */
+export function parseCommandArgs<T extends Options> (argv: string[], options: T): { values: Record<string, string | boolean | undefined>, positionals: string[] } {
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options, allowPositionals: true, strict: true })
+    return { values: values as Record<string, string | boolean | undefined>, positionals }
+  } catch (error) {
+    throw new CliError((error as Error).message.split('\n')[0])
+  }
+}
+
+/** A JSON argument (params, body, headers): parsed, never evaluated. */
+export function parseJsonArgument (text: string | undefined, name: string): unknown {
+  if (text === undefined) return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new CliError(`${name} is not valid JSON: ${text}`)
+  }
+}
+
+export interface AppsFile {
+  appName?: string
+  apps: AppRecord[]
+}
+
+/**
+ * Reads the apps file: a JSON array of app records, or an object `{ appName?, apps, ... }` (the
+ * MemoryStore data file of examples/apps.json).
+ */
+export function readAppsFile (path: string | undefined): AppsFile {
+  if (path === undefined || path === '') throw new CliError('the apps file is required: --apps <file.json> (or LINKED_SERVICES_APPS)')
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (error) {
+    throw new CliError(`cannot read the apps file ${path}: ${(error as NodeJS.ErrnoException).code ?? 'error'}`)
+  }
+  let data: unknown
+  try {
+    data = JSON.parse(text)
+  } catch {
+    throw new CliError(`the apps file ${path} is not valid JSON`)
+  }
+  const file = Array.isArray(data) ? { apps: data } : data
+  if (file === null || typeof file !== 'object' || !Array.isArray((file as { apps?: unknown }).apps)) {
+    throw new CliError(`the apps file ${path} must hold an array of apps or an object with an "apps" array`)
+  }
+  const { apps, appName } = file as { apps: unknown[], appName?: unknown }
+  for (const [index, app] of apps.entries()) {
+    if (app === null || typeof app !== 'object' || typeof (app as { slug?: unknown }).slug !== 'string') {
+      throw new CliError(`the apps file ${path}: apps[${index}] has no slug`)
+    }
+  }
+  return { apps: apps as AppRecord[], appName: typeof appName === 'string' ? appName : undefined }
+}
+
+export function findApp (file: AppsFile, slug: string | undefined): AppRecord {
+  if (slug === undefined || slug === '') throw new CliError('missing app: give the slug of a linked app')
+  const app = file.apps.find((candidate) => candidate.slug === slug)
+  if (app === undefined) throw new CliError(`App ${slug} not found`, 1)
+  return app
+}
+
+/** This service's own slug: --app-name, else the apps file's `appName`, else LINKED_SERVICES_APP_NAME. */
+export function ownAppName (flag: string | undefined, file: AppsFile, env: Env): string {
+  const name = flag ?? file.appName ?? env.LINKED_SERVICES_APP_NAME
+  if (name === undefined || name === '') {
+    throw new CliError('this service\'s name is required: --app-name <slug> (or "appName" in the apps file, or LINKED_SERVICES_APP_NAME)')
+  }
+  return name
+}
+
+/** A user id argument: kept as given (a string), `""`/absent meaning no user. */
+export function userIdArgument (value: string | undefined): string | null {
+  return value === undefined || value === '' ? null : value
+}
+
+export const COMMON_OPTIONS = {
+  apps: { type: 'string' },
+  'app-name': { type: 'string' },
+  help: { type: 'boolean', short: 'h' }
+} as const

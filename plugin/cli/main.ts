@@ -1,0 +1,63 @@
+#!/usr/bin/env node
+/**
+ * The `linked-services` command: a thin dispatcher, one file per command.
+ */
+import { CliError, processIo, type CliIo, type Command, type Env } from './io.js'
+import { KEYGEN_HELP, runKeygen } from './keygen.js'
+import { runSignJwt, SIGN_JWT_HELP } from './sign-jwt.js'
+import { runSignRequest, SIGN_REQUEST_HELP } from './sign-request.js'
+
+// The migrate command lives in its own module (and pulls in the PostgreSQL client): loaded on use.
+const MIGRATE_MODULE = './migrate.js'
+const runMigrate: Command = async (argv, env) => {
+  const { runMigrateCommand } = await import(MIGRATE_MODULE) as { runMigrateCommand: (argv: string[], env: Env) => Promise<number> }
+  return await runMigrateCommand(argv, env)
+}
+
+const COMMANDS: Record<string, { run: Command, summary: string, help?: string }> = {
+  'sign-jwt': { run: runSignJwt, summary: 'print a Link JWT header, as if a linked app called this service', help: SIGN_JWT_HELP },
+  'sign-request': { run: runSignRequest, summary: 'print signed-request headers, as if a linked app called this service', help: SIGN_REQUEST_HELP },
+  keygen: { run: runKeygen, summary: 'make a new HMAC secret or Ed25519 key pair', help: KEYGEN_HELP },
+  migrate: { run: runMigrate, summary: 'create or update the PostgreSQL tables (DATABASE_URL or --database-url)' }
+}
+
+export const USAGE = `Usage: linked-services <command> [arguments] [options]
+
+Commands:
+${Object.entries(COMMANDS).map(([name, { summary }]) => `  ${name.padEnd(13)} ${summary}`).join('\n')}
+
+Run "linked-services <command> --help" for a command's arguments and options.
+Apps are read from a JSON file (--apps or $LINKED_SERVICES_APPS); arguments are JSON, never evaluated.
+`
+
+export async function main (argv: string[], env: Env = process.env, io: CliIo = processIo): Promise<number> {
+  const [name, ...rest] = argv
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    const topic = name === 'help' ? COMMANDS[rest[0] ?? ''] : undefined
+    io.stdout(topic?.help ?? USAGE)
+    return name === undefined ? 2 : 0
+  }
+  const command = COMMANDS[name]
+  if (command === undefined) {
+    io.stderr(`error: unknown command "${name}"\n\n${USAGE}`)
+    return 2
+  }
+  try {
+    return await command.run(rest, env, io)
+  } catch (error) {
+    if (error instanceof CliError) {
+      io.stderr(`error: ${error.message}`)
+      if (error.exitCode === 2) io.stderr(`Run "linked-services ${name} --help" for usage.`)
+      return error.exitCode
+    }
+    io.stderr(`error: ${(error as Error)?.message ?? String(error)}`)
+    return 1
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (error: unknown) => {
+    process.stderr.write(`error: ${String(error)}\n`)
+    process.exitCode = 1
+  })
+}
