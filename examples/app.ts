@@ -1,0 +1,138 @@
+/**
+ * An example linked service: the two routes of the original's documentation, ported.
+ *
+ * - `GET /v1/auth/app/user/:id?` with `scope(['read:user'])`: the users a linked app may see
+ *   (the original's AppUserView): on behalf of a user, only that user; for an app that requires
+ *   an agreement, only users who agreed; `:id` picks one (404 / 403 otherwise).
+ * - `POST /v1/webhook` with `scope(['webhook'], { mode: 'jwt' })`: one event `{ id, type, data }`
+ *   or an array of them, kept in an idempotent log: the same (app, id) twice is stored once and
+ *   updated (the original's FirstPartyWebhookLog get-or-create); answers 204.
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import linkedServices, { MemoryStore, type LinkedServicesOptions, type MemoryStoreData, type UserRecord } from '../plugin/index.js'
+
+export interface WebhookEvent {
+  app: string
+  /** The caller-side user the event is about (`token.sub`), or null. */
+  userId: string | null
+  /** The sender's event id, or null when it sent none. */
+  externalId: string | null
+  type: string
+  data: unknown
+  receivedAt: Date
+  updatedAt: Date
+}
+
+/** The webhook log: idempotent on (app, event id). */
+export class WebhookEventLog {
+  readonly #byKey = new Map<string, WebhookEvent>()
+  readonly #all: WebhookEvent[] = []
+
+  record (app: string, userId: string | null, event: Record<string, unknown>): WebhookEvent {
+    const id = event.id === undefined || event.id === null ? null : String(event.id)
+    const type = typeof event.type === 'string' ? event.type : 'unknown'
+    const data = event.data ?? null
+    const now = new Date()
+    if (id !== null) {
+      const key = JSON.stringify([app, id])
+      const existing = this.#byKey.get(key)
+      if (existing !== undefined) {
+        Object.assign(existing, { userId, type, data, updatedAt: now })
+        return existing
+      }
+      const created: WebhookEvent = { app, userId, externalId: id, type, data, receivedAt: now, updatedAt: now }
+      this.#byKey.set(key, created)
+      this.#all.push(created)
+      return created
+    }
+    const anonymous: WebhookEvent = { app, userId, externalId: null, type, data, receivedAt: now, updatedAt: now }
+    this.#all.push(anonymous)
+    return anonymous
+  }
+
+  list (): readonly WebhookEvent[] {
+    return [...this.#all]
+  }
+}
+
+export interface ExampleAppOptions {
+  /** This service's slug. Default `data.appName`, else `nodeservice`. */
+  appName?: string
+  /** The apps, agreements and users (examples/apps.json). */
+  data: MemoryStoreData & { appName?: string }
+  /** Default: a new log. */
+  events?: WebhookEventLog
+  logger?: FastifyServerOptions['logger']
+  /** More plugin options (signature tolerance, resolveRemoteUsers, ...). */
+  plugin?: Partial<LinkedServicesOptions>
+}
+
+export interface ExampleApp {
+  app: FastifyInstance
+  store: MemoryStore
+  events: WebhookEventLog
+  appName: string
+}
+
+function publicUser (user: UserRecord): Record<string, unknown> {
+  return { id: user.id, username: user.username, email: user.email, first_name: user.first_name ?? '', last_name: user.last_name ?? '' }
+}
+
+function problem (status: number, slug: string, detail: string): { statusCode: number, body: Record<string, unknown> } {
+  return { statusCode: status, body: { detail, slug, status_code: status } }
+}
+
+export async function buildExampleApp (options: ExampleAppOptions): Promise<ExampleApp> {
+  const appName = options.appName ?? options.data.appName ?? 'nodeservice'
+  const store = new MemoryStore(options.data)
+  const events = options.events ?? new WebhookEventLog()
+  const userIds = (options.data.users ?? []).map((user) => String(user.id))
+  const app = Fastify({ logger: options.logger ?? false })
+  await app.register(linkedServices, { ...options.plugin, appName, store })
+
+  app.get('/v1/auth/app/user/:id?', { preHandler: app.scope(['read:user']) }, async (request, reply) => {
+    const caller = request.app!
+    const { id } = request.params as { id?: string }
+    // Who the caller may see: users who agreed to it (when it needs an agreement)...
+    const visible = async (user: UserRecord | null): Promise<boolean> =>
+      user !== null && (!caller.requireAnAgreement || await store.getAgreement(caller.slug, String(user.id)) !== null)
+    // ...and, on behalf of a user, only that user.
+    let me: UserRecord | null = null
+    if (request.token?.sub != null) {
+      me = await request.getUser()
+      if (me === null) {
+        const { statusCode, body } = problem(404, 'user-not-found', 'User not found')
+        return await reply.code(statusCode).send(body)
+      }
+    }
+    if (id !== undefined && id !== '') {
+      if (me !== null && String(me.id) !== id) {
+        const { statusCode, body } = problem(403, 'user-with-no-access', 'This user does not have access to this resource')
+        return await reply.code(statusCode).send(body)
+      }
+      const user = await store.getUser(id)
+      if (!await visible(user)) {
+        const { statusCode, body } = problem(404, 'user-not-found', 'User not found')
+        return await reply.code(statusCode).send(body)
+      }
+      return publicUser(user as UserRecord)
+    }
+    const candidates = me !== null ? [me] : await Promise.all(userIds.map(async (userId) => await store.getUser(userId)))
+    const users: UserRecord[] = []
+    for (const user of candidates) if (await visible(user)) users.push(user as UserRecord)
+    return users.map(publicUser)
+  })
+
+  app.post('/v1/webhook', { preHandler: app.scope(['webhook'], { mode: 'jwt' }) }, async (request, reply) => {
+    const body = request.body
+    const list = Array.isArray(body) ? body : [body]
+    if (list.length === 0 || list.some((event) => event === null || typeof event !== 'object' || Array.isArray(event))) {
+      const { statusCode, body: detail } = problem(400, 'bad-webhook', 'The body must be an event object or an array of them')
+      return await reply.code(statusCode).send(detail)
+    }
+    for (const event of list) events.record(request.app!.slug, request.token?.sub ?? null, event as Record<string, unknown>)
+    return await reply.code(204).send()
+  })
+
+  return { app, store, events, appName }
+}
