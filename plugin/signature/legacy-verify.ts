@@ -15,27 +15,19 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { LinkedSignatureToken, Mode } from '../../types/index.js'
-import { checkCallingApp, loadCallingApp, type AuthContext, type Authenticated } from '../auth-context.js'
+import type { AuthContext, Authenticated } from '../auth-context.js'
 import { parseParams } from '../authorization-header.js'
-import { AlgorithmNotImplementedError, AppNotFoundError, BadTimestampError, WrongAppTokenError } from '../errors.js'
+import { AlgorithmNotImplementedError, BadTimestampError, WrongAppTokenError } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
 import { rawBodyOf } from '../raw-body.js'
-import type { ResolvedApp } from '../resolved-app.js'
 import { bodyCandidates, legacyCanonical, legacyMac, parseLegacyTimestamp, queryCandidates, type LegacyHash } from './legacy-canonical.js'
 import { PyDict, type PyValue } from './python-repr.js'
 import { CLOCK_SKEW_SECONDS } from './rfc9421.js'
-import { rememberNonce } from './rfc9421-verify.js'
+import { callingApp, rememberNonce } from './rfc9421-verify.js'
 import { timingSafeEqual } from 'node:crypto'
 
 const LEGACY_PARAMS = ['App', 'Nonce', 'SignedHeaders', 'Date'] as const
 const MAX_SIGNED_HEADERS = 32
-
-async function callingApp (ctx: AuthContext, slug: string, mode: Mode | undefined): Promise<ResolvedApp> {
-  if (slug === ctx.config.appName) throw new AppNotFoundError()
-  const cached = ctx.registry.peekApp(slug, Date.now())
-  if (cached !== undefined) return checkCallingApp(cached, 'signature', mode)
-  return await loadCallingApp(ctx, slug, 'signature', mode)
-}
 
 function isLowerHex (text: string): boolean {
   for (let i = 0; i < text.length; i++) {

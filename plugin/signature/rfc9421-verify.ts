@@ -22,6 +22,7 @@ import {
 } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
 import { rawBodyOf } from '../raw-body.js'
+import { MemoryNonceStore } from '../stores/memory-nonce-store.js'
 import type { ResolvedApp } from '../resolved-app.js'
 import { callStore } from '../timeout.js'
 import { CLOCK_SKEW_SECONDS, RFC9421_ALG, signatureBase, verifyBase } from './rfc9421.js'
@@ -82,7 +83,8 @@ function member (inputs: Dictionary, signatures: Dictionary, label: string): Cho
   const signature = signatures.get(label)
   if (signature === undefined) malformed('a signature label has no Signature member')
   if (isInnerList(signature) || !Buffer.isBuffer(signature.value)) malformed('a Signature member is not a byte sequence')
-  return { label, input, signature: signature.value, ...splitKeyid(input) }
+  const { slug, kid } = splitKeyid(input)
+  return { label, input, signature: signature.value, slug, kid }
 }
 
 /**
@@ -172,11 +174,15 @@ function checkContentDigest (request: FastifyRequest, maxLength: number, bodyPre
   if (checked === 0) throw new ContentDigestMismatchError()
 }
 
-async function callingApp (ctx: AuthContext, slug: string, mode: Mode | undefined): Promise<ResolvedApp> {
+/** The calling app: from the cache without a promise when it is there (the warm path). */
+function cachedCallingApp (ctx: AuthContext, slug: string, mode: Mode | undefined): ResolvedApp | undefined {
   if (slug === ctx.config.appName) throw new AppNotFoundError()
   const cached = ctx.registry.peekApp(slug, Date.now())
-  if (cached !== undefined) return checkCallingApp(cached, 'signature', mode)
-  return await loadCallingApp(ctx, slug, 'signature', mode)
+  return cached === undefined ? undefined : checkCallingApp(cached, 'signature', mode)
+}
+
+export async function callingApp (ctx: AuthContext, slug: string, mode: Mode | undefined): Promise<ResolvedApp> {
+  return cachedCallingApp(ctx, slug, mode) ?? await loadCallingApp(ctx, slug, 'signature', mode)
 }
 
 /**
@@ -187,6 +193,22 @@ export async function rememberNonce (store: NonceStore, key: string, windowEndMs
   const fresh = await callStore(() => store.remember(key, Math.max(1, windowEndMs - Date.now() + 1)), timeout,
     () => new NonceStoreUnavailableError())
   if (fresh !== true) throw new ReplayedRequestError()
+}
+
+/**
+ * The same, without a promise or a timer for the in-memory store (it cannot hang); `undefined`
+ * when the store is another one and `rememberNonce` must be awaited.
+ */
+export function rememberNonceSync (store: NonceStore, key: string, windowEndMs: number): true | undefined {
+  if (!(store instanceof MemoryNonceStore)) return undefined
+  let fresh: boolean
+  try {
+    fresh = store.rememberSync(key, Math.max(1, windowEndMs - Date.now() + 1))
+  } catch {
+    throw new NonceStoreUnavailableError()
+  }
+  if (!fresh) throw new ReplayedRequestError()
+  return true
 }
 
 export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Promise<Authenticated> {
@@ -248,7 +270,7 @@ export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthCon
   if (bodyPresent && !coversDigest) throw new SignatureMissingComponentError('content-digest')
 
   // The calling app and its keys.
-  const app = await callingApp(ctx, chosen.slug, mode)
+  const app = cachedCallingApp(ctx, chosen.slug, mode) ?? await loadCallingApp(ctx, chosen.slug, 'signature', mode)
   const algorithm = app.algorithm as Algorithm
   if (alg !== undefined && alg !== RFC9421_ALG[algorithm]) throw new WrongAppTokenError(': alg does not match the app')
   const keys = candidateKeys(app.keys!, algorithm, chosen.kid, nowMs)
@@ -291,7 +313,10 @@ export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthCon
 
   let windowEnd = (created + tolerance) * 1000
   if (expires !== undefined) windowEnd = Math.min(windowEnd, (expires + CLOCK_SKEW_SECONDS) * 1000)
-  await rememberNonce(config.signature.nonceStore, `s:${app.slug}:${nonce}`, windowEnd, config.storeTimeout)
+  const nonceKey = `s:${app.slug}:${nonce}`
+  if (rememberNonceSync(config.signature.nonceStore, nonceKey, windowEnd) === undefined) {
+    await rememberNonce(config.signature.nonceStore, nonceKey, windowEnd, config.storeTimeout)
+  }
 
   const token: LinkedSignatureToken = {
     mode: 'signature',

@@ -30,7 +30,12 @@ export class Decimal {
 export type BareItem = string | number | boolean | Token | Decimal | Buffer
 export type Parameters = Map<string, BareItem>
 export interface Item { value: BareItem, params: Parameters }
-export interface InnerList { items: Item[], params: Parameters }
+export interface InnerList {
+  items: Item[]
+  params: Parameters
+  /** The text as received when it is already in serialised (canonical) form; else undefined. */
+  canonical?: string
+}
 export type Member = Item | InnerList
 export type Dictionary = Map<string, Member>
 
@@ -41,6 +46,9 @@ export function isInnerList (member: Member): member is InnerList {
 function fail (message: string): never {
   throw new StructuredFieldError(message)
 }
+
+/** The parameters of an item without any (shared; callers must not mutate parsed values). */
+const NO_PARAMS: Parameters = new Map()
 
 const SP = 0x20
 const TAB = 0x09
@@ -70,6 +78,8 @@ for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 class Parser {
   readonly text: string
   pos = 0
+  /** Cleared when something is seen whose serialisation differs from the text. */
+  canonical = true
 
   constructor (text: string) {
     this.text = text
@@ -105,16 +115,22 @@ class Parser {
   }
 
   parameters (): Parameters {
+    // Most items carry no parameters: share one empty, never-mutated map.
+    if (this.peek() !== 0x3b) return NO_PARAMS
     const params: Parameters = new Map()
     while (this.peek() === 0x3b) { // ;
       this.pos++
-      this.skipSp()
+      if (this.peek() === SP) {
+        this.canonical = false
+        this.skipSp()
+      }
       const key = this.key()
       if (params.has(key)) fail('a parameter is repeated')
       let value: BareItem = true
       if (this.peek() === 0x3d) { // =
         this.pos++
         value = this.bareItem()
+        if (value === true) this.canonical = false
       }
       params.set(key, value)
     }
@@ -150,8 +166,12 @@ class Parser {
     const text = this.text.slice(start, this.pos)
     if (dot === -1) {
       if (digits === 0 || digits > 15) fail('an integer must have 1 to 15 digits')
+      // Leading zeros and "-0" serialise differently.
+      const lead = this.text.charCodeAt(text.charCodeAt(0) === 0x2d ? start + 1 : start)
+      if ((lead === 0x30 && digits > 1) || text === '-0') this.canonical = false
       return Number(text)
     }
+    this.canonical = false
     const fraction = digits - dot
     if (dot === 0 || fraction === 0 || fraction > 3) fail('a decimal is malformed')
     return new Decimal(Number(text))
@@ -184,6 +204,7 @@ class Parser {
   }
 
   bytes (): Buffer {
+    this.canonical = false
     this.pos++ // opening colon
     const start = this.pos
     for (;;) {
@@ -228,14 +249,26 @@ class Parser {
   }
 
   innerList (): InnerList {
+    const start = this.pos
+    const wasCanonical = this.canonical
+    this.canonical = true
     this.pos++ // (
     const items: Item[] = []
     for (;;) {
-      this.skipSp()
+      if (this.peek() === SP) {
+        // Canonical form: one space between items, none after "(" or before ")".
+        const before = this.pos
+        this.skipSp()
+        if (items.length === 0 || this.pos - before > 1 || this.peek() === 0x29) this.canonical = false
+      }
       const c = this.peek()
       if (c === 0x29) { // )
         this.pos++
-        return { items, params: this.parameters() }
+        const params = this.parameters()
+        const list: InnerList = { items, params }
+        if (this.canonical && this.text.charCodeAt(start) === 0x28) list.canonical = this.text.slice(start, this.pos)
+        this.canonical = wasCanonical
+        return list
       }
       if (c === -1) fail('an inner list is not terminated')
       items.push(this.item())
@@ -319,6 +352,7 @@ export function serializeItem (item: Item): string {
 }
 
 export function serializeInnerList (list: InnerList): string {
+  if (list.canonical !== undefined) return list.canonical
   let out = '('
   for (let i = 0; i < list.items.length; i++) {
     if (i > 0) out += ' '

@@ -3,8 +3,8 @@
  *
  * - `remember` is synchronous inside (one Map operation, no await), so of concurrent calls with
  *   one nonce exactly one sees it as new.
- * - A nonce is kept until `now + ttlMs`; expired nonces are dropped as they reach the front of
- *   the insertion order (and at the first read of an expired key).
+ * - A nonce is kept until `now + ttlMs`; an expired nonce is dropped when it is read again or
+ *   when it is the oldest entry of a full store (no sweeping: the bound caps the memory).
  * - Bounded: at `max` live nonces, the oldest one is evicted, and its expiry becomes a FLOOR:
  *   from then on any nonce whose window ends at or before the floor (plus a 1 s margin) is
  *   answered "seen before".
@@ -65,25 +65,17 @@ export class MemoryNonceStore implements NonceStore {
       if (seen > now) return false
       this.#entries.delete(nonce)
     }
-    this.#sweep(now)
     if (this.#entries.size >= this.max) {
+      // Full: drop the oldest. Expired, it is simply gone; still live, its window end (plus a
+      // margin) becomes the floor.
       const [oldest, oldestExpiry] = this.#entries.entries().next().value as [string, number]
       this.#entries.delete(oldest)
-      if (oldestExpiry + FLOOR_MARGIN_MS > this.#floor) this.#floor = oldestExpiry + FLOOR_MARGIN_MS
+      if (oldestExpiry > now && oldestExpiry + FLOOR_MARGIN_MS > this.#floor) this.#floor = oldestExpiry + FLOOR_MARGIN_MS
       // A nonce ending before the floor could be an evicted one: refuse it too.
       if (expiresAt <= this.#floor) return false
     }
     this.#entries.set(nonce, expiresAt)
     return true
-  }
-
-  /** Drops expired entries from the front (a few per call: the cost stays flat). */
-  #sweep (now: number): void {
-    let budget = 8
-    for (const [nonce, expiresAt] of this.#entries) {
-      if (expiresAt > now || budget-- === 0) return
-      this.#entries.delete(nonce)
-    }
   }
 
   clear (): void {
