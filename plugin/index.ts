@@ -7,5 +7,10 @@ export default plugin
 export { plugin as linkedServices }
 export { MemoryStore } from './stores/memory-store.js'
 export type { MemoryStoreData } from './stores/memory-store.js'
+export { MemoryNonceStore } from './stores/memory-nonce-store.js'
+export type { MemoryNonceStoreOptions } from './stores/memory-nonce-store.js'
+export { signRequest } from './signature/sign.js'
+export type { QueryParams, SignedRequest, SignRequestOptions } from './signature/sign.js'
+export * from './client/index.js'
 export * as errors from './errors.js'
 export type * from '../types/index.js'
