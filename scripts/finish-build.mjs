@@ -2,7 +2,7 @@
 // `require('fastify-linked-services')` returns the plugin function itself (with every named
 // export on it, the fastify-plugin habit) and `import x, { y } from ...` gets the same names.
 import { createRequire } from 'node:module'
-import { writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, writeFileSync } from 'node:fs'
 
 const require = createRequire(import.meta.url)
 const compiled = require('../dist/plugin/index.js')
@@ -24,3 +24,6 @@ const compiled = createRequire(import.meta.url)('./index.js')
 export default compiled.default
 export const { ${names.join(', ')} } = compiled
 `)
+
+// The CLI (`bin` of the package) must be executable as built.
+if (existsSync('dist/plugin/cli/main.js')) chmodSync('dist/plugin/cli/main.js', 0o755)
