@@ -444,3 +444,31 @@ describe('raw body capture', () => {
     assert.equal(response.statusCode, 200)
   })
 })
+
+describe('captureRawBody (unit)', () => {
+  test('unsigned requests keep their stream untouched; signed ones get the bytes kept, bounded', async () => {
+    const { captureRawBody, rawBodyOf, wantsRawBody } = await import('../plugin/raw-body.js')
+    const { PassThrough } = await import('node:stream')
+    assert.equal(wantsRawBody({}), false)
+    assert.equal(wantsRawBody({ authorization: 'Link App=a,Token=b' }), false)
+    assert.equal(wantsRawBody({ authorization: 'Signature App=a' }), true)
+    assert.equal(wantsRawBody({ 'signature-input': 'x' }), true)
+
+    const plain = new PassThrough()
+    const unsigned = { headers: {}, routeOptions: { bodyLimit: 10 } }
+    assert.equal(await captureRawBody(unsigned as never, {} as never, plain as never), plain)
+    assert.equal(rawBodyOf(unsigned as never), undefined)
+
+    for (const [limit, expected] of [[100, 'hello world'], [5, undefined]] as const) {
+      const source = new PassThrough()
+      const signed = { headers: { 'signature-input': 'x' }, routeOptions: { bodyLimit: limit } }
+      const out = await captureRawBody(signed as never, {} as never, source as never) as NodeJS.ReadableStream
+      const chunks: Buffer[] = []
+      out.on('data', (chunk: Buffer) => chunks.push(chunk))
+      source.end('hello world')
+      await new Promise((resolve) => out.on('end', resolve))
+      assert.equal(Buffer.concat(chunks).toString(), 'hello world')
+      assert.equal(rawBodyOf(signed as never)?.toString(), expected)
+    }
+  })
+})

@@ -42,6 +42,10 @@ export interface SignatureServer {
 export async function signatureServer (apps: AppRecord[], options: Partial<LinkedServicesOptions> = {}): Promise<SignatureServer> {
   const store = new MemoryStore({ apps })
   const app = Fastify({ logger: false })
+  // A minimal form parser, so that form bodies reach the scope hook.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, text, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(text as string)))
+  })
   await app.register(linkedServices, { appName: APP_NAME, store, ...options })
   const echo = async (request: { app: unknown, token: unknown, body?: unknown }) => ({ app: request.app, token: request.token, body: request.body ?? null })
   const sig = { preHandler: app.scope([], { mode: 'signature' }) }
