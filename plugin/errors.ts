@@ -32,7 +32,7 @@ function define (slug: string, statusCode: number, message: string): Constructor
 // Authentication (401): the caller could not be authenticated.
 export const NoAuthorizationHeaderError = define('no-authorization-header', 401, 'Unauthorized: no Authorization header')
 export const UnknownAuthSchemaError = define('unknown-auth-schema', 401, 'Unknown auth schema or this schema is forbidden')
-export const AuthorizationHeaderMalformedError = define('authorization-header-malformed', 401, 'Unauthorized: malformed Authorization header%s')
+export const AuthorizationHeaderMalformedError = define('authorization-header-malformed', 401, 'Unauthorized: malformed credentials header%s')
 export const AuthorizationHeaderBadSchemaError = define('authorization-header-bad-schema', 401, 'Unauthorized: the Authorization header has the wrong parameters')
 export const AppNotFoundError = define('app-not-found', 401, 'Unauthorized: unknown app')
 export const AlgorithmNotImplementedError = define('algorithm-not-implemented', 401, 'Algorithm not implemented')
