@@ -228,3 +228,23 @@ export function mutateJsonText (json: string, random: Random): string {
   ]
   return pick(random, choices)()
 }
+
+// ---------------------------------------------------------------------------------------------
+// Raw HTTP over loopback (for what fastify.inject cannot send: duplicate headers, odd bytes)
+
+export async function rawRequest (port: number, text: string | Buffer, timeoutMs = 5000): Promise<{ status: number, text: string }> {
+  const net = await import('node:net')
+  return await new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1', () => { socket.write(text) })
+    const chunks: Buffer[] = []
+    const timer = setTimeout(() => { socket.destroy(); reject(new Error('raw request timed out')) }, timeoutMs)
+    socket.on('data', (chunk) => chunks.push(chunk))
+    socket.on('close', () => {
+      clearTimeout(timer)
+      const response = Buffer.concat(chunks).toString('latin1')
+      const match = /^HTTP\/1\.1 (\d{3})/.exec(response)
+      resolve({ status: match === null ? 0 : Number(match[1]), text: response })
+    })
+    socket.on('error', (error) => { clearTimeout(timer); reject(error) })
+  })
+}
