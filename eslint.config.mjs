@@ -2,5 +2,5 @@ import neostandard from 'neostandard'
 
 export default neostandard({
   ts: true,
-  ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-d/**']
+  ignores: ['dist/**', 'coverage/**', 'node_modules/**', 'test-d/**', '**/.tmp/**']
 })
