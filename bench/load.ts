@@ -1,0 +1,150 @@
+/**
+ * The load generator side: request pools (headers per request) and one autocannon run.
+ *
+ * Every scenario goes through the same `setupRequest` path (a pool of header sets, taken in
+ * turn), so the generator costs the same per request whatever the scenario. Requests that must
+ * be fresh (new JWTs, signed requests with a new nonce) are PRE-COMPUTED before the run: signing
+ * inside the generator would make the generator, not the server, the bottleneck on 2 cores.
+ */
+import autocannon from 'autocannon'
+import { loadSigners } from './package.js'
+import {
+  APP_NAME, BEARER_TOKEN, CALLER, growthCaller, SIGNER_ED25519, SIGNER_HMAC, SIGNER_LEGACY, TARGET_ED25519, TARGET_HMAC,
+  type GrowthConfig, type ScenarioName
+} from './scenarios.js'
+
+export type Headers = Record<string, string>
+
+/** Header sets, used in turn; `fresh: true` when each entry may be sent only once. */
+export interface Pool {
+  entries: Headers[]
+  fresh: boolean
+}
+
+let tokenCounter = 0
+
+function linkToken (caller: string, unique: boolean): string {
+  const { signJwt } = loadSigners()
+  const claims = unique ? { jti: `${process.pid}-${++tokenCounter}` } : undefined
+  return signJwt({ appName: caller, app: TARGET_HMAC, sub: '', expiresIn: 3600, claims })
+}
+
+/** `count` header sets for a scenario served on `port`. */
+export function makePool (scenario: ScenarioName, port: number, count: number): Pool {
+  const { signRequest } = loadSigners()
+  const authority = `127.0.0.1:${port}`
+  const many = <T>(make: (i: number) => T): T[] => Array.from({ length: count }, (_, i) => make(i))
+  switch (scenario) {
+    case 'bare':
+      return { entries: [{}], fresh: false }
+    case 'bearer-auth':
+      return { entries: [{ authorization: `Bearer ${BEARER_TOKEN}` }], fresh: false }
+    case 'jwt-cached':
+    case 'jwt-cached-postgres':
+      return { entries: [{ authorization: `Link App=${CALLER},Token=${linkToken(CALLER, false)}` }], fresh: false }
+    case 'fastify-jwt':
+      // The same kind of token as jwt-cold (HS256, same claims), each new.
+      return { entries: many(() => ({ authorization: `Bearer ${linkToken(CALLER, true)}` })), fresh: true }
+    case 'jwt-cold':
+      return { entries: many(() => ({ authorization: `Link App=${CALLER},Token=${linkToken(CALLER, true)}` })), fresh: true }
+    case 'signature-hmac':
+    case 'signature-ed25519': {
+      const hmac = scenario === 'signature-hmac'
+      return {
+        entries: many(() => signRequest({
+          appName: hmac ? SIGNER_HMAC : SIGNER_ED25519, app: hmac ? TARGET_HMAC : TARGET_ED25519, method: 'GET', url: '/', authority
+        }).headers),
+        fresh: true
+      }
+    }
+    case 'signature-legacy': {
+      // The legacy Date has millisecond resolution and its MAC is the nonce: one distinct
+      // millisecond per request, counted back from now (the server's tolerance is 600 s).
+      const now = Date.now()
+      return {
+        entries: many((i) => signRequest({
+          appName: SIGNER_LEGACY, app: TARGET_HMAC, method: 'GET', url: '/', authority, scheme: 'legacy', now: now - count + i
+        }).headers),
+        fresh: true
+      }
+    }
+  }
+}
+
+/** Growth: app-level JWTs from the hot caller alone, or spread over `distinct` apps of the store. */
+export function growthPool (config: GrowthConfig, spread: boolean, distinct = 20_000): Pool {
+  const { signJwt } = loadSigners()
+  const callers = spread ? Math.min(config.apps, distinct) : 1
+  const step = Math.max(1, Math.floor(config.apps / callers))
+  const entries = Array.from({ length: callers }, (_, i) => {
+    const caller = growthCaller(i * step)
+    return { authorization: `Link App=${caller},Token=${signJwt({ appName: caller, app: TARGET_HMAC, sub: '', expiresIn: 3600 })}` }
+  })
+  // Random order: consecutive requests come from unrelated apps.
+  for (let i = entries.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1))
+    const swap = entries[i]
+    entries[i] = entries[j]
+    entries[j] = swap
+  }
+  return { entries, fresh: false }
+}
+
+export interface LoadResult {
+  requests: number
+  ok: number
+  non2xx: number
+  errors: number
+  seconds: number
+  rps: number
+  p50Ms: number
+  p99Ms: number
+  /** Fresh entries that ran out (the pool was re-used from its start: those requests fail). */
+  exhausted: boolean
+}
+
+export interface LoadOptions {
+  port: number
+  pool: Pool
+  seconds: number
+  connections: number
+}
+
+export async function runLoad (options: LoadOptions): Promise<LoadResult> {
+  const { entries, fresh } = options.pool
+  let next = 0
+  let exhausted = false
+  const result = await autocannon({
+    url: `http://127.0.0.1:${options.port}/`,
+    connections: options.connections,
+    pipelining: 1,
+    duration: options.seconds,
+    requests: [{
+      method: 'GET',
+      path: '/',
+      setupRequest: (request) => {
+        if (next === entries.length) {
+          next = 0
+          if (fresh) exhausted = true
+        }
+        request.headers = entries[next++]
+        return request
+      }
+    }]
+  })
+  const seconds = result.duration
+  const ok = result['2xx']
+  return {
+    requests: result.requests.total,
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors + result.timeouts,
+    seconds,
+    rps: ok / seconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+    exhausted
+  }
+}
+
+export { APP_NAME }

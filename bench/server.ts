@@ -1,0 +1,108 @@
+/**
+ * One benchmark server, in its own process: `node --import tsx bench/server.ts` with the
+ * scenario in env BENCH_SERVER (JSON: `{ scenario, growth? }`). Listens on 127.0.0.1, port 0,
+ * and reports its port over IPC; answers `{ type: 'stats' }` with its own CPU accounting
+ * (process.cpuUsage()) and memory, so that the load generator's CPU never counts.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import { loadPackage } from './package.js'
+import {
+  APP_NAME, BEARER_TOKEN, benchApps, growthApps, growthScope, HMAC_SECRET_HEX, ROUTE_SCOPE, SIGNATURE_OPTIONS,
+  type GrowthConfig, type ScenarioName
+} from './scenarios.js'
+
+interface ServerConfig {
+  scenario: ScenarioName | 'growth'
+  growth?: GrowthConfig
+  databaseUrl?: string
+}
+
+export type ServerMessage =
+  | { type: 'ready', port: number }
+  | { type: 'stats', cpu: NodeJS.CpuUsage, memory: NodeJS.MemoryUsage }
+  | { type: 'error', message: string }
+
+const reply = { hello: 'world' }
+async function handler (): Promise<typeof reply> {
+  return reply
+}
+
+async function protectedByPlugin (app: FastifyInstance, options: Record<string, unknown>, scopes: string[]): Promise<void> {
+  const { default: linkedServices } = loadPackage()
+  await app.register(linkedServices, { appName: APP_NAME, ...options } as never)
+  app.get('/', { preHandler: app.scope(scopes) }, handler)
+}
+
+async function build (config: ServerConfig): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false })
+  const { MemoryStore } = loadPackage()
+  switch (config.scenario) {
+    case 'bare':
+      app.get('/', handler)
+      break
+    case 'fastify-jwt': {
+      const { default: fastifyJwt } = await import('@fastify/jwt')
+      await app.register(fastifyJwt, { secret: Buffer.from(HMAC_SECRET_HEX, 'hex'), verify: { allowedAud: APP_NAME } })
+      app.get('/', {
+        preHandler: async (request) => {
+          await request.jwtVerify()
+        }
+      }, handler)
+      break
+    }
+    case 'bearer-auth': {
+      const { default: bearerAuth } = await import('@fastify/bearer-auth')
+      await app.register(bearerAuth, { keys: new Set([BEARER_TOKEN]) })
+      app.get('/', handler)
+      break
+    }
+    case 'jwt-cached':
+    case 'jwt-cold':
+      await protectedByPlugin(app, { store: new MemoryStore({ apps: benchApps() }) }, [ROUTE_SCOPE])
+      break
+    case 'signature-hmac':
+    case 'signature-ed25519':
+    case 'signature-legacy':
+      await protectedByPlugin(app, { store: new MemoryStore({ apps: benchApps() }), signature: SIGNATURE_OPTIONS }, [ROUTE_SCOPE])
+      break
+    case 'jwt-cached-postgres': {
+      const pkg = loadPackage() as unknown as Record<string, unknown>
+      const { postgresStore } = await import('./postgres.js')
+      const store = await postgresStore(pkg, config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test')
+      await protectedByPlugin(app, { store }, [ROUTE_SCOPE])
+      break
+    }
+    case 'growth': {
+      const growth = config.growth!
+      const scopes = Array.from({ length: growth.scopes }, (_, i) => growthScope(i))
+      await protectedByPlugin(app, { store: new MemoryStore({ apps: growthApps(growth) }) }, scopes)
+      break
+    }
+    default:
+      throw new Error(`unknown scenario ${String(config.scenario)}`)
+  }
+  return app
+}
+
+function send (message: ServerMessage): void {
+  process.send?.(message)
+}
+
+async function main (): Promise<void> {
+  const config = JSON.parse(process.env.BENCH_SERVER ?? '{}') as ServerConfig
+  const app = await build(config)
+  await app.listen({ host: '127.0.0.1', port: 0 })
+  const address = app.server.address()
+  if (address === null || typeof address === 'string') throw new Error('no TCP address')
+  process.on('message', (message: { type?: string }) => {
+    if (message.type === 'stats') send({ type: 'stats', cpu: process.cpuUsage(), memory: process.memoryUsage() })
+    if (message.type === 'close') app.close().then(() => process.exit(0), () => process.exit(1))
+  })
+  process.on('disconnect', () => process.exit(0))
+  send({ type: 'ready', port: address.port })
+}
+
+main().catch((error: unknown) => {
+  send({ type: 'error', message: error instanceof Error ? error.stack ?? error.message : String(error) })
+  process.exit(1)
+})
