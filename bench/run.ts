@@ -1,0 +1,323 @@
+/**
+ * `npm run bench` (`-- --quick` for a smoke check under a minute).
+ *
+ * End to end: every scenario is a real Fastify server in a child process (bench/server.ts), the
+ * load generator (autocannon, programmatic) runs here; the scenarios run in alternation (round 1:
+ * A B C ..., round 2: B C ... A, ...), each on a fresh server, warmed up, then measured; the
+ * server reports its own CPU time before and after the measured run. Ratios to `bare` are taken
+ * within each round, then the median over rounds is reported.
+ * Then: growth runs (apps in the store, scopes on the route), the micro-benchmarks
+ * (bench/micro.ts) and the memory floods (bench/memory.ts), each in a child process.
+ *
+ * Writes bench/results.json and bench/results.svg (a quick run writes bench/.tmp/results.quick.json).
+ * Options: --quick, --rounds=N, --seconds=N, --only=a,b, --no-growth, --no-micro, --no-memory.
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { createConnection } from 'node:net'
+import { cpus, totalmem, type as osType, release } from 'node:os'
+import { join } from 'node:path'
+import { growthPool, makePool, runLoad, type LoadResult, type Pool } from './load.js'
+import type { MemoryResults } from './memory.js'
+import type { MicroResults } from './micro.js'
+import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
+import { SCENARIOS, type GrowthConfig, type ScenarioName } from './scenarios.js'
+import type { ServerMessage } from './server.js'
+import { ratioChart } from './svg.js'
+import { formatVerdicts, judge, type ScenarioResult } from './targets.js'
+
+const args = process.argv.slice(2)
+const flag = (name: string): boolean => args.includes(`--${name}`)
+const option = (name: string): string | undefined => args.find((arg) => arg.startsWith(`--${name}=`))?.slice(name.length + 3)
+const quick = flag('quick')
+const settings = {
+  mode: quick ? 'quick' : 'full',
+  rounds: Number(option('rounds') ?? (quick ? 1 : 3)),
+  seconds: Number(option('seconds') ?? (quick ? 2 : 5)),
+  warmupSeconds: quick ? 1 : 2,
+  connections: Number(option('connections') ?? 50),
+  pipelining: 1,
+  growthSeconds: quick ? 1 : 3,
+  memoryCount: quick ? 100_000 : 1_000_000
+}
+const only = option('only')?.split(',')
+const log = (line: string): void => { process.stderr.write(line + '\n') }
+
+// Servers.
+
+interface Server {
+  port: number
+  stats: () => Promise<Extract<ServerMessage, { type: 'stats' }>>
+  close: () => Promise<void>
+}
+
+async function startServer (config: Record<string, unknown>): Promise<Server> {
+  const child = fork(join(__dirname, 'server.ts'), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, BENCH_SERVER: JSON.stringify(config) },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+  })
+  const port = await new Promise<number>((resolve, reject) => {
+    child.once('message', (message: ServerMessage) => {
+      if (message.type === 'ready') resolve(message.port)
+      else reject(new Error(`server ${JSON.stringify(config)}: ${message.type === 'error' ? message.message : message.type}`))
+    })
+    child.once('exit', (code) => reject(new Error(`server ${JSON.stringify(config)} exited with ${String(code)}`)))
+  })
+  return {
+    port,
+    stats: async () => await new Promise((resolve) => {
+      child.once('message', (message: ServerMessage) => { if (message.type === 'stats') resolve(message) })
+      child.send({ type: 'stats' })
+    }),
+    close: async () => await closeChild(child)
+  }
+}
+
+async function closeChild (child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()))
+  child.send({ type: 'close' })
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5000)
+  await exited
+  clearTimeout(timer)
+}
+
+interface Measured extends LoadResult {
+  cpuUsPerReq: number
+  serverRssBytes: number
+}
+
+/** Warm up, then measure with the server's own CPU accounting around the measured run. */
+async function measure (server: Server, pools: { warmup: Pool, measure: (warmupRps: number) => Pool }, seconds: number): Promise<Measured & { warmupRps: number }> {
+  const warm = await runLoad({ port: server.port, pool: pools.warmup, seconds: settings.warmupSeconds, connections: settings.connections })
+  const pool = pools.measure(warm.rps)
+  const before = await server.stats()
+  const load = await runLoad({ port: server.port, pool, seconds, connections: settings.connections })
+  const after = await server.stats()
+  const cpuUs = (after.cpu.user - before.cpu.user) + (after.cpu.system - before.cpu.system)
+  return { ...load, cpuUsPerReq: cpuUs / Math.max(1, load.requests), serverRssBytes: after.memory.rss, warmupRps: warm.rps }
+}
+
+function poolSize (rps: number, seconds: number): number {
+  return Math.ceil(rps * seconds * 1.5) + 2000
+}
+
+// End to end.
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+}
+const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits
+
+async function postgresReachable (): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port: 5432 })
+    socket.setTimeout(500, () => { socket.destroy(); resolve(false) })
+    socket.once('connect', () => { socket.end(); resolve(true) })
+    socket.once('error', () => resolve(false))
+  })
+}
+
+async function endToEnd (scenarios: ScenarioName[]): Promise<Record<string, ScenarioResult>> {
+  const runs = new Map<ScenarioName, Measured[]>(scenarios.map((name) => [name, []]))
+  const ratios = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
+  const cpuRatios = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
+  const estimate = new Map<ScenarioName, number>()
+  for (let r = 0; r < settings.rounds; r++) {
+    const order = [...scenarios.slice(r % scenarios.length), ...scenarios.slice(0, r % scenarios.length)]
+    const thisRound = new Map<ScenarioName, Measured>()
+    for (const name of order) {
+      const server = await startServer({ scenario: name })
+      try {
+        const guess = estimate.get(name) ?? estimate.get('bare') ?? 70_000
+        const result = await measure(server, {
+          warmup: makePool(name, server.port, poolSize(guess, settings.warmupSeconds)),
+          measure: (warmupRps) => makePool(name, server.port, poolSize(Math.max(warmupRps, estimate.get(name) ?? 0), settings.seconds))
+        }, settings.seconds)
+        estimate.set(name, result.rps)
+        thisRound.set(name, result)
+        runs.get(name)!.push(result)
+        const problems = [result.non2xx > 0 ? `${result.non2xx} non-2xx` : '', result.errors > 0 ? `${result.errors} errors` : '',
+          result.exhausted ? 'POOL EXHAUSTED' : ''].filter(Boolean).join(', ')
+        log(`round ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${Math.round(result.rps).toString().padStart(6)} req/s  ` +
+          `p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  ${result.cpuUsPerReq.toFixed(1)} CPU µs/req${problems === '' ? '' : '  (' + problems + ')'}`)
+      } finally {
+        await server.close()
+      }
+    }
+    const bare = thisRound.get('bare')
+    if (bare !== undefined) {
+      for (const [name, result] of thisRound) {
+        ratios.get(name)!.push(result.rps / bare.rps)
+        cpuRatios.get(name)!.push(bare.cpuUsPerReq / result.cpuUsPerReq)
+      }
+    }
+  }
+  const out: Record<string, ScenarioResult> = {}
+  for (const name of scenarios) {
+    const list = runs.get(name)!
+    out[name] = {
+      rps: Math.round(median(list.map((m) => m.rps))),
+      p50Ms: median(list.map((m) => m.p50Ms)),
+      p99Ms: median(list.map((m) => m.p99Ms)),
+      cpuUsPerReq: round(median(list.map((m) => m.cpuUsPerReq)), 1),
+      ratioToBare: ratios.get(name)!.length === 0 ? NaN : round(median(ratios.get(name)!), 3),
+      cpuRatioToBare: cpuRatios.get(name)!.length === 0 ? NaN : round(median(cpuRatios.get(name)!), 3),
+      non2xx: list.reduce((sum, m) => sum + m.non2xx + m.errors, 0),
+      poolExhausted: list.some((m) => m.exhausted),
+      rounds: list.map((m) => ({ rps: Math.round(m.rps), p50Ms: m.p50Ms, p99Ms: m.p99Ms, cpuUsPerReq: round(m.cpuUsPerReq, 1) }))
+    }
+  }
+  return out
+}
+
+// Growth.
+
+interface GrowthResult extends GrowthConfig {
+  callers: 'one' | 'spread'
+  distinctCallers: number
+  rps: number
+  p99Ms: number
+  cpuUsPerReq: number
+  serverRssMb: number
+  non2xx: number
+}
+
+async function growth (): Promise<GrowthResult[]> {
+  const configs: Array<GrowthConfig & { spread: boolean }> = quick
+    ? [{ apps: 10, scopes: 1, spread: false }, { apps: 100_000, scopes: 1, spread: false }, { apps: 10, scopes: 50, spread: false },
+        { apps: 100_000, scopes: 1, spread: true }]
+    : [
+        ...[10, 10_000, 100_000].map((apps) => ({ apps, scopes: 1, spread: false })),
+        ...[10, 50].map((scopes) => ({ apps: 10, scopes, spread: false })),
+        ...[10, 10_000, 100_000].map((apps) => ({ apps, scopes: 1, spread: true }))
+      ]
+  const results: GrowthResult[] = []
+  for (const config of configs) {
+    const server = await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes } })
+    try {
+      const pool = growthPool(config, config.spread)
+      const m = await measure(server, { warmup: pool, measure: () => pool }, settings.growthSeconds)
+      const result: GrowthResult = {
+        apps: config.apps,
+        scopes: config.scopes,
+        callers: config.spread ? 'spread' : 'one',
+        distinctCallers: pool.entries.length,
+        rps: Math.round(m.rps),
+        p99Ms: m.p99Ms,
+        cpuUsPerReq: round(m.cpuUsPerReq, 1),
+        serverRssMb: Math.round(m.serverRssBytes / 1048576),
+        non2xx: m.non2xx + m.errors
+      }
+      results.push(result)
+      log(`growth  ${String(config.apps).padStart(6)} apps  ${String(config.scopes).padStart(2)} scopes  callers ${result.callers.padEnd(6)} ` +
+        `${String(result.rps).padStart(6)} req/s  ${result.cpuUsPerReq} CPU µs/req  rss ${result.serverRssMb} MB${result.non2xx > 0 ? `  (${result.non2xx} non-2xx)` : ''}`)
+    } finally {
+      await server.close()
+    }
+  }
+  return results
+}
+
+// Child-process benchmarks.
+
+async function childResult<T> (script: string, childArgs: string[], execArgv: string[] = []): Promise<T> {
+  const child = fork(join(__dirname, script), childArgs, { execArgv: [...execArgv, '--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+  return await new Promise<T>((resolve, reject) => {
+    child.once('message', (message: { results: T }) => resolve(message.results))
+    child.once('exit', (code) => { if (code !== 0) reject(new Error(`${script} exited with ${String(code)}`)) })
+  })
+}
+
+// Report.
+
+function machine (): Record<string, unknown> {
+  const cpu = cpus()
+  return {
+    cpu: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGb: round(totalmem() / 1024 ** 3, 1),
+    os: `${osType()} ${release()}`
+  }
+}
+
+function table (scenarios: Record<string, ScenarioResult | { skipped: string }>): string {
+  const lines = ['| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | ratio to bare | CPU ratio to bare |', '|---|---:|---:|---:|---:|---:|---:|']
+  for (const [name, s] of Object.entries(scenarios)) {
+    if ('skipped' in s) lines.push(`| ${name} | skipped: ${s.skipped} | | | | | |`)
+    else lines.push(`| ${name} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} | ${s.cpuUsPerReq} | ${s.ratioToBare.toFixed(3)} | ${(s.cpuRatioToBare as number).toFixed(3)} |`)
+  }
+  return lines.join('\n')
+}
+
+async function main (): Promise<void> {
+  ensureBuilt(log)
+  const started = Date.now()
+  const scenarios: Record<string, ScenarioResult | { skipped: string }> = {}
+  let wanted = SCENARIOS.filter((name) => only === undefined || only.includes(name))
+  if (wanted.includes('jwt-cached-postgres')) {
+    const skipped = !hasPostgresStore()
+      ? 'the built package does not export PostgresStore yet'
+      : !(await postgresReachable()) ? 'PostgreSQL is not reachable on 127.0.0.1:5432' : null
+    if (skipped !== null) {
+      wanted = wanted.filter((name) => name !== 'jwt-cached-postgres')
+      scenarios['jwt-cached-postgres'] = { skipped }
+      log(`jwt-cached-postgres skipped: ${skipped}`)
+    }
+  }
+  if (!wanted.includes('bare') && wanted.length > 0) wanted.unshift('bare')
+  log(`${settings.mode} run: ${settings.rounds} round(s) x ${settings.seconds} s per scenario (+${settings.warmupSeconds} s warm-up), ` +
+    `${settings.connections} connections, pipelining ${settings.pipelining}`)
+  Object.assign(scenarios, await endToEnd(wanted))
+  const ordered = Object.fromEntries(SCENARIOS.filter((name) => name in scenarios).map((name) => [name, scenarios[name]]))
+  const growthResults = flag('no-growth') ? undefined : await growth()
+  if (!flag('no-micro')) log('micro-benchmarks ...')
+  const micro = flag('no-micro') ? undefined : await childResult<MicroResults>('micro.ts', quick ? ['--quick'] : [])
+  if (!flag('no-memory')) log(`memory: ${settings.memoryCount} distinct tokens, then nonces ...`)
+  const memory = flag('no-memory') ? undefined : await childResult<MemoryResults>('memory.ts', [String(settings.memoryCount)], ['--expose-gc'])
+
+  const results = {
+    machine: machine(),
+    node: process.version,
+    date: new Date().toISOString(),
+    settings: { ...settings, loadGenerator: 'autocannon (programmatic, same process as the runner)', durationSeconds: Math.round((Date.now() - started) / 1000) },
+    scenarios: ordered,
+    micro,
+    growth: growthResults,
+    memory,
+    targets: [] as ReturnType<typeof judge>
+  }
+  results.targets = judge(results)
+
+  const outDir = quick ? join(ROOT, 'bench', '.tmp') : join(ROOT, 'bench')
+  mkdirSync(outDir, { recursive: true })
+  writeFileSync(join(outDir, quick ? 'results.quick.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n')
+  const rows = Object.entries(ordered).flatMap(([name, s]) => 'skipped' in s ? [] : [{ name, ratio: s.ratioToBare, cpuRatio: s.cpuRatioToBare as number }])
+  const m = results.machine
+  writeFileSync(join(outDir, quick ? 'results.quick.svg' : 'results.svg'),
+    ratioChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${process.version}, ${settings.mode} run, ${results.date.slice(0, 10)}`))
+
+  console.log(`\n${String(m.cpu)} (${String(m.cores)} cores, ${String(m.memoryGb)} GB), Node ${process.version}, ${settings.mode} run\n`)
+  console.log(table(ordered))
+  if (micro !== undefined) {
+    console.log('\nmicro-benchmarks (ns per operation):')
+    for (const c of Object.values(micro.cases)) console.log(`  ${c.group.padEnd(13)} ${c.name.padEnd(58)} ${String(c.nsPerOp).padStart(9)}`)
+    console.log(`  Ed25519: plugin path / raw node:crypto = ${micro.ed25519PathRatio} (JWT path ${micro.ed25519JwtPathRatio}); tweetnacl / raw = ${micro.tweetnaclRatio}`)
+  }
+  if (memory !== undefined) {
+    for (const [what, f] of [['tokens', memory.tokens], ['nonces', memory.nonces]] as const) {
+      console.log(`memory: ${f.count} distinct ${what} (bound ${f.bound}): retained ${(f.retainedBytes / 1048576).toFixed(1)} MB after GC, ` +
+        `growth past the bound ${(f.growthPastBoundBytes / 1048576).toFixed(1)} MB, peak heap ${(f.peakHeapBytes / 1048576).toFixed(0)} MB`)
+    }
+  }
+  console.log('\ntargets:\n' + formatVerdicts(results.targets))
+  console.log(`\nwritten: ${join(outDir, quick ? 'results.quick.json' : 'results.json')} (${results.settings.durationSeconds} s)`)
+}
+
+main().catch((error: unknown) => {
+  console.error(error)
+  process.exit(1)
+})
