@@ -1,0 +1,144 @@
+/**
+ * Key hygiene at load time (issue 8.2): a bad record is refused (that app only, never silently
+ * used), and key material never reaches `request.app`, a response or a log line — checked with
+ * the Fastify logger at trace level writing to memory, through successful calls and attacks.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { generateKeyPairSync } from 'node:crypto'
+import type { AppRecord } from '../plugin/index.js'
+import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
+import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
+import { resolveApp } from '../plugin/resolved-app.js'
+import { APP_NAME, assertNoSecretIn, attackServer, secretSpellings } from './helpers/attacks.js'
+import { signedInject, type Caller } from './helpers/signature.js'
+
+const GOOD = hmacKeyHex(32)
+const ED = ed25519Keys()
+const identity = Buffer.alloc(32); identity[0] = 1
+const smallOrder8 = Buffer.from('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', 'hex')
+const nonCanonical = Buffer.alloc(32, 0xff); nonCanonical[31] = 0x7f
+const x25519 = generateKeyPairSync('x25519').publicKey.export({ format: 'pem', type: 'spki' }).toString()
+const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString()
+const rsaPrivate = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+
+/** Records that must be refused, each with the reason a clear error should name. */
+const BAD: Array<[string, Partial<AppRecord>, RegExp]> = [
+  ['empty', { privateKey: '' }, /empty/],
+  ['missing', { privateKey: undefined }, /empty/],
+  ['short', { privateKey: hmacKeyHex(31) }, /shorter/],
+  ['short512', { algorithm: 'HMAC_SHA512', privateKey: hmacKeyHex(63) }, /shorter/],
+  ['oddhex', { privateKey: GOOD + 'a' }, /hex/],
+  ['nonhex', { privateKey: 'z'.repeat(64) }, /hex/],
+  ['spaces', { privateKey: ` ${GOOD}` }, /hex/],
+  ['base64secret', { privateKey: Buffer.from(GOOD, 'hex').toString('base64') }, /hex/],
+  ['number', { privateKey: 12345 as never }, /empty/],
+  ['edpemashmac', { privateKey: ED.privatePemHex }, /PEM/],
+  ['hmacwithpublic', { publicKey: ED.publicPemHex }, /public key/],
+  ['notapoint', { algorithm: 'ED25519', privateKey: undefined, publicKey: nonCanonical.toString('hex') }, /not-a-point/],
+  ['identity', { algorithm: 'ED25519', privateKey: undefined, publicKey: identity.toString('base64') }, /small-order/],
+  ['order8', { algorithm: 'ED25519', privateKey: undefined, publicKey: smallOrder8.toString('hex') }, /small-order/],
+  ['order8pem', { algorithm: 'ED25519', privateKey: undefined, publicKey: `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), smallOrder8]).toString('base64')}\n-----END PUBLIC KEY-----\n` }, /small-order/],
+  ['x25519', { algorithm: 'ED25519', privateKey: undefined, publicKey: x25519 }, /x25519|Ed25519/],
+  ['p256', { algorithm: 'ED25519', privateKey: undefined, publicKey: Buffer.from(p256).toString('hex') }, /ec|Ed25519/],
+  ['rsaprivate', { algorithm: 'ED25519', privateKey: rsaPrivate }, /rsa|Ed25519/],
+  ['ednokey', { algorithm: 'ED25519', privateKey: undefined }, /needs a public or a private key/],
+  ['edshortraw', { algorithm: 'ED25519', privateKey: undefined, publicKey: 'abcd' }, /32 bytes/],
+  ['edbadpem', { algorithm: 'ED25519', privateKey: undefined, publicKey: '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n' }, /PEM/],
+  ['edhalves', { algorithm: 'ED25519', privateKey: Buffer.concat([ED.seed, ed25519Keys().publicRaw]).toString('hex') }, /halves/]
+]
+
+function record (slug: string, extra: Partial<AppRecord>): AppRecord {
+  return { slug, algorithm: 'HMAC_SHA256', privateKey: GOOD, requireAnAgreement: false, ...extra }
+}
+
+test('each bad key record is refused at load for its own reason (the resolved app keeps the reason, never the key)', () => {
+  for (const [slug, extra, reason] of BAD) {
+    const resolved = resolveApp(record(slug, extra))
+    assert.equal(resolved.keys, null, slug)
+    assert.match(resolved.keyProblem ?? '', reason, slug)
+    assertNoSecretIn(resolved.keyProblem ?? '', secretSpellings(GOOD, ED.privatePemHex, ED.publicPemHex, rsaPrivate, p256), slug)
+  }
+})
+
+test('bad key records: that app is refused (401 invalid-app-key), every other app keeps working', async () => {
+  const apps = [record('good', {}), ...BAD.map(([slug, extra]) => record(slug, extra))]
+  const { app, logs } = await attackServer({ apps })
+  const secrets = secretSpellings(GOOD, ED.privatePemHex, ED.publicPemHex, rsaPrivate, p256)
+  const jwt = (slug: string) => linkHeader(slug, encodeJwt(pythonClaims(slug, APP_NAME), { key: GOOD }))
+  assert.equal((await app.inject({ url: '/jwt', headers: { authorization: jwt('good') } })).statusCode, 200)
+  for (const [slug] of BAD) {
+    const response = await app.inject({ url: '/jwt', headers: { authorization: jwt(slug) } })
+    assert.equal(response.statusCode, 401, slug)
+    assert.equal(response.json().code, 'FST_LINKED_SERVICES_INVALID_APP_KEY', slug)
+    assertNoSecretIn(response.body, secrets, `${slug} response`)
+    // The signature path refuses it too.
+    const caller: Caller = { record: record(slug, {}), own: { slug: APP_NAME, algorithm: 'HMAC_SHA256', privateKey: GOOD } }
+    const signed = await app.inject(signedInject(caller, { method: 'GET', path: '/sig' }))
+    assert.equal(signed.statusCode, 401, `${slug} signed`)
+  }
+  assert.equal((await app.inject({ url: '/jwt', headers: { authorization: jwt('good') } })).statusCode, 200, 'still serving the good app')
+  logs.assertClean(secrets)
+  await app.close()
+})
+
+test('a bad key record gives a clear error: one log line names the app and the problem, never the key (requested: notes/requests-security.md #2)',
+  { todo: 'the key problem is kept on the resolved app but reported nowhere' }, async () => {
+    const apps = BAD.map(([slug, extra]) => record(slug, extra))
+    const { app, logs } = await attackServer({ apps })
+    try {
+      for (const [slug, , reason] of BAD) {
+        await app.inject({ url: '/jwt', headers: { authorization: linkHeader(slug, encodeJwt(pythonClaims(slug, APP_NAME), { key: GOOD })) } })
+        const line = logs.lines.find((text) => text.includes(`"${slug}"`) && /"level":(40|50)/.test(text))
+        assert.ok(line !== undefined, `no warning names app ${slug}`)
+        assert.match(line, reason, slug)
+      }
+      logs.assertClean(secretSpellings(GOOD, ED.privatePemHex, ED.publicPemHex, rsaPrivate))
+    } finally {
+      await app.close()
+    }
+  })
+
+test('key material never reaches request.app, a response or a log line (success, attacks, rotation, getUser)', async () => {
+  const hs = hmacKeyHex(64)
+  const previous = hmacKeyHex(64)
+  const legacy = hmacKeyHex(64)
+  const ed = ed25519Keys()
+  const apps: AppRecord[] = [
+    { slug: 'hs', algorithm: 'HMAC_SHA512', privateKey: hs, kid: 'k2', previousKeys: [{ kid: 'k1', privateKey: previous, expiresAt: Date.now() + 60_000 }], legacyKey: { privateKey: legacy, createdAt: Date.now() }, requireAnAgreement: false, appUrl: 'http://127.0.0.1:9' },
+    { slug: 'ed', algorithm: 'ED25519', publicKey: ed.publicPemHex, privateKey: ed.privatePemHex, strategy: 'SIGNATURE', requireAnAgreement: true, requiredScopes: ['read:user'] }
+  ]
+  const secrets = secretSpellings(hs, previous, legacy, ed.publicPemHex, ed.privatePemHex, ed.publicRaw.toString('hex'), ed.publicRaw.toString('base64'), ed.seed.toString('hex'))
+  const { app, logs } = await attackServer({ apps, users: [{ id: 1, credentials: { hs: 7 } }] }, { signature: { legacy: true } })
+  const bodies: string[] = []
+  const go = async (options: Parameters<typeof app.inject>[0]) => {
+    const response = await app.inject(options)
+    assert.ok(response.statusCode < 500, `${response.statusCode}: ${response.body}`)
+    bodies.push(response.body, JSON.stringify(response.headers))
+    return response
+  }
+  const ok = await go({ url: '/jwt', headers: { authorization: linkHeader('hs', encodeJwt(pythonClaims('hs', APP_NAME, { sub: 7 }), { key: hs, alg: 'HS512' })) } })
+  assert.equal(ok.statusCode, 200)
+  const seen = ok.json()
+  assert.deepEqual(Object.keys(seen.app).filter((name) => /key|secret|kid/i.test(name)), [], 'request.app has no key fields')
+  assert.equal(seen.app.slug, 'hs')
+  await go({ url: '/user', headers: { authorization: linkHeader('hs', encodeJwt(pythonClaims('hs', APP_NAME, { sub: 7 }), { key: previous, alg: 'HS512' })) } })
+  await go({ url: '/jwt', headers: { authorization: linkHeader('hs', encodeJwt(pythonClaims('hs', APP_NAME), { key: legacy, alg: 'HS512' })) } })
+  // Attacks: wrong keys, confusion with the public key, garbage, duplicates.
+  await go({ url: '/jwt', headers: { authorization: linkHeader('hs', encodeJwt(pythonClaims('hs', APP_NAME), { key: hmacKeyHex(64), alg: 'HS512' })) } })
+  await go({ url: '/jwt', headers: { authorization: linkHeader('ed', encodeJwt(pythonClaims('ed', APP_NAME), { key: ed.publicPemHex, alg: 'HS256' })) } })
+  await go({ url: '/jwt', headers: { authorization: `Link App=hs,Token=${hs}` } })
+  await go({ url: '/jwt', headers: { authorization: `Link App=${hs},Token=x.y.z` } })
+  const edCaller: Caller = { record: apps[1], own: { slug: APP_NAME, algorithm: 'ED25519', privateKey: ed.privatePemHex } }
+  const signed = await go(signedInject(edCaller, { method: 'POST', path: '/sig', body: { a: 1 } }))
+  assert.equal(signed.statusCode, 200)
+  assert.deepEqual(Object.keys(signed.json().app).filter((name) => /key|secret/i.test(name)), [])
+  await go(signedInject(edCaller, { method: 'POST', path: '/sig', body: { a: 1 }, nonce: 'n'.repeat(300) }))
+  const legacyCaller: Caller = { record: apps[0], own: { slug: APP_NAME, algorithm: 'HMAC_SHA512', privateKey: hs } }
+  await go(signedInject(legacyCaller, { method: 'POST', path: '/sig', body: { a: 1 }, scheme: 'legacy' }))
+  await go(signedInject({ ...legacyCaller, own: { ...legacyCaller.own, privateKey: hmacKeyHex(64) } }, { method: 'POST', path: '/sig', body: { a: 1 }, scheme: 'legacy' }))
+  for (const text of bodies) assertNoSecretIn(text, secrets, 'response')
+  logs.assertClean(secrets)
+  assert.ok(logs.lines.length > 10, 'the logger did write (trace level)')
+  await app.close()
+})
