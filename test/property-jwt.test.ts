@@ -1,0 +1,147 @@
+/**
+ * Property-based tests (fast-check, issue 8.4) over the Authorization header parser and the JWT
+ * checks: for any input they return a verdict or throw one of the plugin's coded errors, never
+ * anything else; and the verdicts keep their promises (canonical base64url, bound identity).
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+import { parseParams } from '../plugin/authorization-header.js'
+import { isLinkedServicesError } from '../plugin/errors.js'
+import { checkClaims, checkHeader } from '../plugin/jwt/claims.js'
+import { decodeJws, isCanonicalBase64url } from '../plugin/jwt/decode.js'
+import { hmacKeyHex } from './helpers/keys.js'
+import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
+import { APP_NAME, attackServer } from './helpers/attacks.js'
+
+const RUNS = { numRuns: 1000 }
+
+/** Runs fn; a throw must be one of the plugin's coded errors (4xx). */
+function verdict<T> (fn: () => T): T | 'refused' {
+  try {
+    return fn()
+  } catch (error) {
+    if (!isLinkedServicesError(error)) throw new Error(`not a coded error: ${String(error)}`)
+    assert.ok(error.statusCode >= 400 && error.statusCode < 500, `status ${error.statusCode}`)
+    return 'refused'
+  }
+}
+
+const headerText = fc.oneof(
+  fc.string({ maxLength: 200 }),
+  fc.string({ unit: 'binary', maxLength: 200 }),
+  fc.array(fc.oneof(fc.constantFrom('App', 'Token', 'app', ' App', 'Token ', '', '__proto__', 'constructor'), fc.string({ maxLength: 8 }))
+    .map((keys) => keys), { maxLength: 6 })
+    .chain((keys) => fc.tuple(fc.constant(keys), fc.array(fc.string({ maxLength: 12 }), { minLength: keys.length, maxLength: keys.length })))
+    .chain(([keys, values]) => fc.constantFrom(',', ', ', ',,', '=').map((sep) => keys.map((key, i) => `${key}=${values[i]}`).join(sep)))
+)
+
+test('parseParams: any text gives the values of exactly the expected keys, or a coded 401', () => {
+  fc.assert(fc.property(headerText, (text) => {
+    const result = verdict(() => parseParams(text, ['App', 'Token']))
+    if (result === 'refused') return
+    assert.equal(result.length, 2)
+    for (const value of result) {
+      assert.equal(typeof value, 'string')
+      assert.ok(!value.includes(',') && !value.includes('='), 'no separator inside a value')
+      assert.equal(value, value.trim())
+    }
+  }), RUNS)
+})
+
+test('parseParams: a well-formed list round-trips in any order; a repeated key is always refused', () => {
+  const value = fc.string({ maxLength: 30 }).filter((v) => !/[,=]/.test(v) && v === v.trim())
+  fc.assert(fc.property(value, value, fc.boolean(), fc.constantFrom('', ' '), (app, token, swap, space) => {
+    const pieces = [`App=${app}`, `Token=${token}`]
+    if (swap) pieces.reverse()
+    assert.deepEqual(parseParams(pieces.join(',' + space), ['App', 'Token']), [app, token])
+    const repeated = [...pieces, pieces[0]].join(',')
+    assert.equal(verdict(() => parseParams(repeated, ['App', 'Token'])), 'refused')
+  }), RUNS)
+})
+
+test('isCanonicalBase64url: true exactly when the text is the one base64url spelling of its bytes', () => {
+  const alphabet = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= .'.split(''))
+  fc.assert(fc.property(fc.array(alphabet, { minLength: 1, maxLength: 40 }).map((chars) => chars.join('')), (text) => {
+    const canonical = Buffer.from(text, 'base64url').toString('base64url') === text
+    assert.equal(isCanonicalBase64url(text), canonical, text)
+  }), { numRuns: 5000 })
+  fc.assert(fc.property(fc.uint8Array({ minLength: 1, maxLength: 80 }), (bytes) => {
+    assert.ok(isCanonicalBase64url(Buffer.from(bytes).toString('base64url')))
+  }), RUNS)
+})
+
+test('decodeJws: any string is decoded or refused with a coded error; a decoded token re-encodes to itself', () => {
+  const segment = fc.oneof(fc.base64String({ maxLength: 40 }), fc.string({ maxLength: 30 }), fc.jsonValue().map((v) => Buffer.from(JSON.stringify(v) ?? 'null').toString('base64url')))
+  const token = fc.oneof(fc.string({ maxLength: 300 }), fc.array(segment, { minLength: 1, maxLength: 5 }).map((parts) => parts.join('.')))
+  fc.assert(fc.property(token, (text) => {
+    const result = verdict(() => decodeJws(text))
+    if (result === 'refused') return
+    const [h, p, s] = text.split('.')
+    assert.equal(Buffer.from(h, 'base64url').toString('base64url'), h)
+    assert.equal(Buffer.from(p, 'base64url').toString('base64url'), p)
+    assert.equal(result.signature.toString('base64url'), s)
+    assert.equal(result.signingInput, `${h}.${p}`)
+  }), RUNS)
+})
+
+const anyValue = fc.oneof(
+  fc.jsonValue({ maxDepth: 2 }),
+  fc.constantFrom(Infinity, -Infinity, NaN, -0, 1e309, 1e11, 1e11 + 1, Number.MAX_SAFE_INTEGER + 2, '__proto__', APP_NAME, 'caller', ['caller'], [APP_NAME], undefined)
+)
+const claimName = fc.oneof(fc.constantFrom('exp', 'nbf', 'iat', 'sub', 'aud', 'app', 'iss', 'typ', '__proto__', 'constructor', 'alg', 'kid', 'crit', 'b64', 'jku', 'x5u', 'jwk'), fc.string({ maxLength: 6 }))
+
+test('checkHeader: any JOSE header object gives { alg, kid } or a coded 401; refused parameters never pass', () => {
+  fc.assert(fc.property(fc.dictionary(claimName, anyValue, { maxKeys: 8 }), (header) => {
+    const result = verdict(() => checkHeader(header))
+    if (result === 'refused') return
+    assert.equal(typeof result.alg, 'string')
+    assert.ok(result.kid === null || (typeof result.kid === 'string' && result.kid.length <= 256))
+    for (const name of ['crit', 'jku', 'x5u', 'jwk']) assert.ok(!Object.hasOwn(header, name), name)
+  }), RUNS)
+})
+
+test('checkClaims: any payload gives a token bound to this service and caller, or a coded 401', () => {
+  const now = 1_800_000_000
+  const around = fc.oneof(fc.integer({ min: now - 1000, max: now + 1000 }), fc.double({ min: now - 1000, max: now + 1000, noNaN: true }))
+  const payload = fc.record({
+    exp: fc.oneof(around, anyValue),
+    nbf: fc.oneof(around, anyValue),
+    iat: fc.oneof(around, anyValue),
+    aud: fc.oneof(fc.constant(APP_NAME), anyValue),
+    app: fc.oneof(fc.constant('caller'), anyValue),
+    sub: anyValue,
+    iss: anyValue
+  }, { requiredKeys: [] }).chain((base) => fc.dictionary(claimName, anyValue, { maxKeys: 3 }).map((extra) => ({ ...extra, ...base })))
+  fc.assert(fc.property(payload, fc.constantFrom(0, 5, 30), (claims, tolerance) => {
+    const result = verdict(() => checkClaims(claims as Record<string, unknown>, { appName: APP_NAME, headerApp: 'caller', now, tolerance }))
+    if (result === 'refused') return
+    assert.ok(Number.isFinite(result.exp) && result.exp + tolerance >= now, 'not expired')
+    if (typeof claims.nbf === 'number') assert.ok(claims.nbf - tolerance <= now)
+    if (typeof claims.iat === 'number') assert.ok(claims.iat - tolerance <= now)
+    assert.equal(result.app, 'caller')
+    assert.ok(result.aud === APP_NAME || (Array.isArray(result.aud) && result.aud.includes(APP_NAME)))
+    assert.ok(result.sub === null || typeof result.sub === 'string')
+    assert.equal(result.mode, 'jwt')
+    assert.ok(Object.isFrozen(result))
+  }), { numRuns: 3000 })
+})
+
+test('end to end: any single-character change of a valid token, or of its App=, is refused (4xx, never 5xx)', async () => {
+  const key = hmacKeyHex(32)
+  const { app } = await attackServer({ apps: [{ slug: 'caller', algorithm: 'HMAC_SHA256', privateKey: key, requireAnAgreement: false }] })
+  const token = encodeJwt(pythonClaims('caller', APP_NAME), { key })
+  assert.equal((await app.inject({ url: '/jwt', headers: { authorization: linkHeader('caller', token) } })).statusCode, 200)
+  const printable = fc.integer({ min: 0x21, max: 0x7e }).map((c) => String.fromCharCode(c))
+  await fc.assert(fc.asyncProperty(fc.nat(token.length - 1), printable, async (at, ch) => {
+    fc.pre(token[at] !== ch)
+    const mutated = token.slice(0, at) + ch + token.slice(at + 1)
+    const response = await app.inject({ url: '/jwt', headers: { authorization: linkHeader('caller', mutated) } })
+    assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${response.statusCode} for ${mutated}`)
+  }), { numRuns: 400 })
+  await fc.assert(fc.asyncProperty(fc.string({ minLength: 1, maxLength: 40 }).filter((s) => /^[\x21-\x7e]+$/.test(s) && s !== 'caller' && !/[,=]/.test(s)), async (slug) => {
+    const response = await app.inject({ url: '/jwt', headers: { authorization: linkHeader(slug, token) } })
+    assert.ok(response.statusCode >= 400 && response.statusCode < 500, `${response.statusCode} for App=${slug}`)
+  }), { numRuns: 200 })
+  await app.close()
+})
