@@ -1,0 +1,664 @@
+/**
+ * PostgresStore: the app registry, users, credentials and agreements in PostgreSQL, shared by
+ * several instances of a service.
+ *
+ * - Reads are one parameterised query each, on a pool (`pg`).
+ * - Writes go through the admin methods (createApp, updateApp, rotateKey, removeApp, setAgreement,
+ *   addUser, linkUser, linkRemoteUser), each one transaction that ends with `pg_notify` on the
+ *   store's channel: the notification is delivered when (and only if) the transaction commits.
+ * - `subscribe()` opens one dedicated LISTEN connection per store (see postgres/listener.ts);
+ *   every instance's cache drops an app as soon as the notification arrives. When that connection
+ *   was lost and comes back, every app this store has served is announced as changed (the
+ *   notifications sent meanwhile are lost); the plugin's cache TTL stays the backstop.
+ * - The schema is created and upgraded by `migrate()` (or `npx linked-services migrate`).
+ *
+ * Time comes from Date.now() (previous-key expiry is judged against the caller's clock, not the
+ * database's). A query that fails rejects; the plugin turns that into 503 store-unavailable.
+ */
+import pg from 'pg'
+import type { ClientConfig, Pool, PoolClient, PoolConfig } from 'pg'
+import type {
+  AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
+} from '../../types/index.js'
+import { resolveAppKeys } from '../keys/app-keys.js'
+import { checkIdentifier } from './postgres/identifiers.js'
+import { ChangeListener } from './postgres/listener.js'
+import { runMigrations, type MigrationResult } from './postgres/migrate.js'
+import { buildSql, type ScopeTable, type Sql } from './postgres/sql.js'
+
+export type { MigrationResult } from './postgres/migrate.js'
+
+export interface PostgresStoreOptions {
+  /** A PostgreSQL URL (`postgres://user:pass@host:5432/db`). Either this or `pool`. */
+  connectionString?: string
+  /** A `pg.Pool` of your own; the store does not end it on close(). */
+  pool?: Pool
+  /** The schema holding the tables: a lower-case SQL identifier. Default `linked_services`. */
+  schema?: string
+  /** The LISTEN/NOTIFY channel: a lower-case SQL identifier. Default `<schema>_changes`. */
+  notifyChannel?: string
+  /** Pool size when the store makes the pool. Default 10. */
+  poolSize?: number
+  /** How long opening a connection may take, in ms (a down database fails fast). Default 2000. */
+  connectionTimeoutMillis?: number
+  /** Connection settings of the LISTEN connection. Default: those of the pool. */
+  listenConnection?: ClientConfig
+  /** First delay before the LISTEN connection is reopened, doubling up to 5 s. Default 100 ms. */
+  listenReconnectMs?: number
+  /** How often the LISTEN connection is checked with a query, in ms; 0: never. Default 5000. */
+  listenPingMs?: number
+}
+
+export type AppChanges = Partial<Omit<AppRecord, 'slug'>>
+
+export interface NextKey {
+  privateKey?: string | null
+  publicKey?: string | null
+  kid?: string
+}
+
+export interface ScopeRecord {
+  slug: string
+  name?: string | null
+  description?: string
+}
+
+type Listener = (change: StoreChange) => void
+type Queryable = Pick<PoolClient, 'query'>
+
+const DEFAULT_SCHEMA = 'linked_services'
+const DEFAULT_USERS_PATH = '/v1/auth/app/user/'
+const LEGACY_KEY_LIFETIME_MS = 2 * 60 * 1000
+/** Apps remembered for the flush after a lost LISTEN connection (more than any cache holds). */
+const MAX_SERVED = 10_000
+const USER_FIELDS = new Set(['id', 'username', 'email', 'first_name', 'last_name', 'credentials'])
+/** Record field -> column, for updateApp; `fallback` is what `undefined` means for NOT NULL columns. */
+const APP_COLUMNS: ReadonlyArray<{ field: keyof AppRecord, column: string, kind: 'text' | 'bool' | 'int', fallback?: unknown }> = [
+  { field: 'name', column: 'name', kind: 'text' },
+  { field: 'description', column: 'description', kind: 'text' },
+  { field: 'algorithm', column: 'algorithm', kind: 'text' },
+  { field: 'strategy', column: 'strategy', kind: 'text', fallback: 'JWT' },
+  { field: 'schema', column: 'schema', kind: 'text', fallback: 'LINK' },
+  { field: 'privateKey', column: 'private_key', kind: 'text' },
+  { field: 'publicKey', column: 'public_key', kind: 'text' },
+  { field: 'kid', column: 'kid', kind: 'text' },
+  { field: 'requireAnAgreement', column: 'require_an_agreement', kind: 'bool', fallback: true },
+  { field: 'agreementVersion', column: 'agreement_version', kind: 'int', fallback: 1 },
+  { field: 'appUrl', column: 'app_url', kind: 'text' },
+  { field: 'usersPath', column: 'users_path', kind: 'text', fallback: DEFAULT_USERS_PATH },
+  { field: 'webhookUrl', column: 'webhook_url', kind: 'text' },
+  { field: 'redirectUrl', column: 'redirect_url', kind: 'text' }
+]
+
+/** Strings PostgreSQL text cannot hold (NUL) or that no record has: the answer is "not there". */
+function usableKey (value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= 200 && !value.includes('\u0000')
+}
+
+/** User ids are stored as text; a canonical safe integer comes back as a number. */
+function userIdOut (id: string): string | number {
+  return /^(0|[1-9]\d{0,14})$/.test(id) ? Number(id) : id
+}
+
+function userIdIn (id: unknown): string {
+  if ((typeof id !== 'string' && typeof id !== 'number') || String(id).length === 0) {
+    throw new TypeError('a user id must be a non-empty string or a number')
+  }
+  return String(id)
+}
+
+function scopeSlugs (value: unknown, field: string): string[] {
+  if (value === undefined || value === null) return []
+  if (!Array.isArray(value) || value.some((scope) => typeof scope !== 'string' || scope.length === 0 || scope.length > 100)) {
+    throw new TypeError(`${field} must be an array of scope slugs`)
+  }
+  return [...new Set(value as string[])]
+}
+
+function columnValue (entry: typeof APP_COLUMNS[number], value: unknown): unknown {
+  if (value === undefined || value === null) return entry.fallback ?? null
+  switch (entry.kind) {
+    case 'bool':
+      if (typeof value !== 'boolean') throw new TypeError(`${entry.field} must be true or false`)
+      return value
+    case 'int':
+      if (!Number.isInteger(value)) throw new TypeError(`${entry.field} must be an integer`)
+      return value
+    default:
+      if (typeof value !== 'string') throw new TypeError(`${entry.field} must be a string`)
+      return value
+  }
+}
+
+function toDate (value: Date | number | string | undefined, field: string): Date {
+  const date = value instanceof Date ? new Date(value.getTime()) : new Date(value as number | string)
+  if (value === undefined || Number.isNaN(date.getTime())) throw new TypeError(`${field} is not a valid time`)
+  return date
+}
+
+/** The rows to write for `previousKeys` and `legacyKey` (the original's one legacy key). */
+function previousKeyRows (app: AppChanges): PreviousKey[] {
+  const rows: PreviousKey[] = []
+  if (app.previousKeys !== undefined && app.previousKeys !== null) {
+    if (!Array.isArray(app.previousKeys)) throw new TypeError('previousKeys must be an array')
+    rows.push(...app.previousKeys)
+  }
+  const legacy = app.legacyKey
+  if (legacy !== undefined && legacy !== null) {
+    const expiresAt = legacy.expiresAt ?? toDate(legacy.createdAt ?? Date.now(), 'legacyKey.createdAt').getTime() + LEGACY_KEY_LIFETIME_MS
+    rows.push({ algorithm: legacy.algorithm, privateKey: legacy.privateKey ?? null, publicKey: legacy.publicKey ?? null, expiresAt })
+  }
+  return rows
+}
+
+interface AppRow {
+  slug: string
+  name: string | null
+  description: string | null
+  algorithm: AppRecord['algorithm']
+  strategy: NonNullable<AppRecord['strategy']>
+  schema: NonNullable<AppRecord['schema']>
+  private_key: string | null
+  public_key: string | null
+  kid: string | null
+  require_an_agreement: boolean
+  agreement_version: number
+  app_url: string | null
+  users_path: string
+  webhook_url: string | null
+  redirect_url: string | null
+  required_scopes: string[]
+  optional_scopes: string[]
+  previous_keys: Array<{ kid: string | null, algorithm: AppRecord['algorithm'] | null, privateKey: string | null, publicKey: string | null, expiresAt: number }>
+}
+
+function appFromRow (row: AppRow): AppRecord {
+  const app: AppRecord = {
+    slug: row.slug,
+    algorithm: row.algorithm,
+    strategy: row.strategy,
+    schema: row.schema,
+    privateKey: row.private_key,
+    publicKey: row.public_key,
+    requireAnAgreement: row.require_an_agreement,
+    requiredScopes: row.required_scopes,
+    optionalScopes: row.optional_scopes,
+    agreementVersion: row.agreement_version,
+    appUrl: row.app_url,
+    usersPath: row.users_path,
+    webhookUrl: row.webhook_url,
+    redirectUrl: row.redirect_url,
+    previousKeys: row.previous_keys.map((key) => {
+      const previous: PreviousKey = { privateKey: key.privateKey, publicKey: key.publicKey, expiresAt: new Date(key.expiresAt) }
+      if (key.kid !== null) previous.kid = key.kid
+      if (key.algorithm !== null) previous.algorithm = key.algorithm
+      return previous
+    })
+  }
+  if (row.name !== null) app.name = row.name
+  if (row.description !== null) app.description = row.description
+  if (row.kid !== null) app.kid = row.kid
+  return app
+}
+
+interface UserRow {
+  id: string
+  username: string | null
+  email: string | null
+  first_name: string
+  last_name: string
+  extra: Record<string, unknown>
+  credentials: Record<string, string> | null
+}
+
+function userFromRow (row: UserRow): UserRecord {
+  return {
+    ...row.extra,
+    id: userIdOut(row.id),
+    username: row.username,
+    email: row.email,
+    first_name: row.first_name,
+    last_name: row.last_name,
+    credentials: row.credentials ?? {}
+  }
+}
+
+/** A unique violation (SQLSTATE 23505) on the named constraint or index. */
+function isUniqueViolation (error: unknown, constraint?: string): boolean {
+  const e = error as { code?: string, constraint?: string }
+  return e?.code === '23505' && (constraint === undefined || e.constraint === constraint)
+}
+
+export class PostgresStore implements LinkedServicesStore {
+  readonly schema: string
+  readonly notifyChannel: string
+  readonly pool: Pool
+  readonly #ownsPool: boolean
+  readonly #sql: Sql
+  readonly #listeners = new Set<Listener>()
+  readonly #listenConfig: ClientConfig
+  readonly #options: PostgresStoreOptions
+  #listener: ChangeListener | null = null
+  #listening: Promise<void> | null = null
+  /** Apps this store has answered about, most recent last (for the flush after a reconnection). */
+  readonly #served = new Set<string>()
+  #closed = false
+
+  constructor (options: PostgresStoreOptions = {}) {
+    if (options === null || typeof options !== 'object') throw new TypeError('PostgresStore options must be an object')
+    this.#options = options
+    this.schema = checkIdentifier(options.schema ?? DEFAULT_SCHEMA, 'schema')
+    this.notifyChannel = checkIdentifier(options.notifyChannel ?? `${this.schema.slice(0, 55)}_changes`, 'notifyChannel')
+    if (options.pool !== undefined) {
+      this.pool = options.pool
+      this.#ownsPool = false
+      this.#listenConfig = options.listenConnection ?? { ...(options.pool.options as ClientConfig) }
+    } else {
+      if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
+        throw new TypeError('PostgresStore needs a connectionString or a pool')
+      }
+      const config: PoolConfig = {
+        connectionString: options.connectionString,
+        max: options.poolSize ?? 10,
+        connectionTimeoutMillis: options.connectionTimeoutMillis ?? 2000,
+        idleTimeoutMillis: 30_000,
+        keepAlive: true
+      }
+      this.pool = new pg.Pool(config)
+      this.#ownsPool = true
+      this.#listenConfig = options.listenConnection ?? {
+        connectionString: options.connectionString,
+        connectionTimeoutMillis: config.connectionTimeoutMillis,
+        keepAlive: true
+      }
+    }
+    // An idle connection that breaks (database restart) must not crash the process: the next
+    // query gets a fresh connection, or fails and the plugin answers 503.
+    this.pool.on('error', () => {})
+    this.#sql = buildSql(this.schema)
+  }
+
+  /** Creates or upgrades the tables (idempotent; safe to run from several instances at once). */
+  async migrate (): Promise<MigrationResult> {
+    return await runMigrations(this.pool, this.schema)
+  }
+
+  // The store contract (read side).
+
+  async getApp (slug: string): Promise<AppRecord | null> {
+    if (!usableKey(slug)) return null
+    this.#serve(slug)
+    const { rows } = await this.pool.query<AppRow>(this.#sql.getApp, [slug, new Date(Date.now())])
+    return rows.length === 0 ? null : appFromRow(rows[0])
+  }
+
+  async getAgreement (appSlug: string, userId: string): Promise<AgreementRecord | null> {
+    if (!usableKey(appSlug) || !usableKey(String(userId))) return null
+    this.#serve(appSlug)
+    const { rows } = await this.pool.query<{ user_id: string, agreement_version: number, optional_scopes: string[] }>(
+      this.#sql.getAgreement, [appSlug, String(userId)])
+    if (rows.length === 0) return null
+    const row = rows[0]
+    return { app: appSlug, userId: userIdOut(row.user_id), optionalScopes: row.optional_scopes, agreementVersion: row.agreement_version }
+  }
+
+  async findUserByCredential (appSlug: string, externalId: string): Promise<UserRecord | null> {
+    if (!usableKey(appSlug) || !usableKey(String(externalId))) return null
+    this.#serve(appSlug)
+    const { rows } = await this.pool.query<UserRow>(this.#sql.findUserByCredential, [appSlug, String(externalId)])
+    return rows.length === 0 ? null : userFromRow(rows[0])
+  }
+
+  /**
+   * The original's create_user: the oldest local user with the profile's username and email, or
+   * a new one (id from the `user_ids` sequence), linked to `credentials[appSlug] = profile.id`.
+   * When that id is already linked to a local user, that user is returned.
+   */
+  async linkRemoteUser (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord> {
+    if (!usableKey(appSlug)) throw new TypeError('appSlug must be a slug')
+    const externalId = userIdIn(profile?.id)
+    const username = String(profile.username)
+    const email = String(profile.email)
+    return await this.#transaction(async (client) => {
+      // Instances linking the same person at once take turns (no duplicate user).
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [JSON.stringify([this.schema, username, email])])
+      const owner = await client.query<{ user_id: string }>(this.#sql.credentialOwner, [appSlug, externalId])
+      let userId = owner.rows[0]?.user_id
+      if (userId === undefined) {
+        const found = await client.query<{ id: string }>(this.#sql.findUserByNameAndEmail, [username, email])
+        userId = found.rows[0]?.id
+        for (let attempt = 0; userId === undefined && attempt < 100; attempt++) {
+          const created = await client.query<{ id: string }>(this.#sql.insertGeneratedUser,
+            [username, email, String(profile.first_name ?? ''), String(profile.last_name ?? '')])
+          userId = created.rows[0]?.id
+        }
+        if (userId === undefined) throw new Error('could not allocate a user id')
+        await client.query(this.#sql.upsertCredential, [userId, appSlug, externalId])
+        await this.#notify(client, { type: 'user', app: appSlug })
+      }
+      return await this.#readUser(client, userId)
+    })
+  }
+
+  /**
+   * Change feed for the plugin's cache. One LISTEN connection per store, opened on the first
+   * subscription; resolves once the first attempt to open it is over (it keeps retrying).
+   */
+  async subscribe (listener: Listener): Promise<() => void> {
+    if (typeof listener !== 'function') throw new TypeError('subscribe(listener): listener must be a function')
+    if (this.#closed) throw new Error('PostgresStore is closed')
+    this.#listeners.add(listener)
+    if (this.#listener === null) {
+      this.#listener = new ChangeListener({
+        config: this.#listenConfig,
+        channel: this.notifyChannel,
+        onChange: (change) => this.#emit(change),
+        onConnect: () => { for (const app of [...this.#served]) this.#emit({ type: 'app', app }) },
+        reconnectMs: this.#options.listenReconnectMs ?? 100,
+        maxReconnectMs: 5000,
+        pingMs: this.#options.listenPingMs ?? 5000
+      })
+      this.#listening = this.#listener.start()
+    }
+    await this.#listening
+    return () => {
+      this.#listeners.delete(listener)
+      if (this.#listeners.size === 0) this.#stopListening().catch(() => {})
+    }
+  }
+
+  /** True while the LISTEN connection is up (invalidations arrive within milliseconds). */
+  get listening (): boolean {
+    return this.#listener?.connected ?? false
+  }
+
+  async close (): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    this.#listeners.clear()
+    await this.#stopListening()
+    if (this.#ownsPool) await this.pool.end()
+  }
+
+  // Administration. Every method is one transaction, announced on commit.
+
+  /** Adds an app; throws when the slug is taken, or when its keys cannot be used. */
+  async createApp (app: AppRecord): Promise<AppRecord> {
+    if (app === null || typeof app !== 'object' || !usableKey(app.slug)) throw new TypeError('an app needs a slug')
+    return await this.#transaction(async (client) => {
+      const values = [app.slug, ...APP_COLUMNS.map((entry) => columnValue(entry, app[entry.field]))]
+      let id: string
+      try {
+        // insertApp lists the columns in APP_COLUMNS order after the slug.
+        ({ rows: [{ id }] } = await client.query<{ id: string }>(this.#sql.insertApp, values))
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new Error(`app ${app.slug} already exists`)
+        throw error
+      }
+      await this.#setScopes(client, id, 'app_required_scopes', scopeSlugs(app.requiredScopes, 'requiredScopes'))
+      await this.#setScopes(client, id, 'app_optional_scopes', scopeSlugs(app.optionalScopes, 'optionalScopes'))
+      await this.#insertPreviousKeys(client, id, previousKeyRows(app))
+      return await this.#finishAppChange(client, app.slug)
+    })
+  }
+
+  /** MemoryStore's name for createApp. */
+  async addApp (app: AppRecord): Promise<AppRecord> {
+    return await this.createApp(app)
+  }
+
+  /** Creates the app, or replaces the fields the record names (seeding, idempotent). */
+  async upsertApp (app: AppRecord): Promise<AppRecord> {
+    const { slug, ...changes } = app
+    try {
+      return await this.createApp(app)
+    } catch (error) {
+      if (!(error instanceof Error) || error.message !== `app ${slug} already exists`) throw error
+      return await this.updateApp(slug, changes)
+    }
+  }
+
+  /**
+   * Changes an app's fields (keys, scopes, settings); the slug cannot change. A field present
+   * with `undefined` is reset to its default. `requiredScopes` / `optionalScopes` replace the
+   * lists; `previousKeys` replaces the previous keys; `legacyKey` adds one.
+   */
+  async updateApp (slug: string, changes: AppChanges): Promise<AppRecord> {
+    if (changes === null || typeof changes !== 'object') throw new TypeError('changes must be an object')
+    return await this.#transaction(async (client) => {
+      const id = await this.#lockApp(client, slug)
+      const columns: string[] = []
+      const values: unknown[] = [id.id]
+      for (const entry of APP_COLUMNS) {
+        if (!Object.hasOwn(changes, entry.field)) continue
+        values.push(columnValue(entry, changes[entry.field as keyof AppChanges]))
+        columns.push(`${entry.column} = $${values.length}`)
+      }
+      if (columns.length > 0) {
+        await client.query(`${this.#sql.updateAppPrefix}${columns.join(', ')}, updated_at = now() WHERE id = $1`, values)
+      }
+      if (Object.hasOwn(changes, 'requiredScopes')) {
+        await this.#setScopes(client, id.id, 'app_required_scopes', scopeSlugs(changes.requiredScopes, 'requiredScopes'))
+      }
+      if (Object.hasOwn(changes, 'optionalScopes')) {
+        await this.#setScopes(client, id.id, 'app_optional_scopes', scopeSlugs(changes.optionalScopes, 'optionalScopes'))
+      }
+      if (Object.hasOwn(changes, 'previousKeys')) await client.query(this.#sql.deletePreviousKeys, [id.id])
+      await this.#insertPreviousKeys(client, id.id, previousKeyRows(changes))
+      return await this.#finishAppChange(client, slug)
+    })
+  }
+
+  /**
+   * Key rotation: the new key becomes current; the old one becomes a previous key that verifies
+   * until `previousKeyExpiresAt` (default: in 2 minutes, the original's legacy key lifetime; pass
+   * `Date.now()` to stop trusting it at once). Expired previous keys are deleted.
+   */
+  async rotateKey (slug: string, next: NextKey, previousKeyExpiresAt: Date | number = Date.now() + LEGACY_KEY_LIFETIME_MS): Promise<AppRecord> {
+    if (next === null || typeof next !== 'object') throw new TypeError('rotateKey(slug, { privateKey?, publicKey?, kid? })')
+    const expiresAt = toDate(previousKeyExpiresAt, 'previousKeyExpiresAt')
+    return await this.#transaction(async (client) => {
+      const current = await this.#lockApp(client, slug)
+      await client.query(this.#sql.pruneExpiredKeys, [current.id, new Date(Date.now())])
+      if (expiresAt.getTime() > Date.now()) {
+        await client.query(this.#sql.insertPreviousKey,
+          [current.id, current.kid, current.algorithm, current.private_key, current.public_key, expiresAt])
+      }
+      await client.query(this.#sql.setAppKey, [current.id, next.privateKey ?? null, next.publicKey ?? null, next.kid ?? null])
+      return await this.#finishAppChange(client, slug)
+    })
+  }
+
+  /** Deletes an app, with its scopes links, previous keys and agreements; user links stay. */
+  async removeApp (slug: string): Promise<boolean> {
+    if (!usableKey(slug)) return false
+    return await this.#transaction(async (client) => {
+      const { rows } = await client.query(this.#sql.deleteApp, [slug])
+      await this.#notify(client, { type: 'app', app: slug })
+      return rows.length > 0
+    })
+  }
+
+  /** Revokes an app: every instance refuses it from the next request on (removeApp). */
+  async revokeApp (slug: string): Promise<boolean> {
+    return await this.removeApp(slug)
+  }
+
+  /** Records (or replaces) a user's agreement; a user row is created when the id is unknown. */
+  async setAgreement (agreement: AgreementRecord): Promise<void> {
+    if (agreement === null || typeof agreement !== 'object') throw new TypeError('an agreement must be an object')
+    const userId = userIdIn(agreement.userId)
+    const scopes = scopeSlugs(agreement.optionalScopes, 'optionalScopes')
+    const version = agreement.agreementVersion ?? 1
+    if (!Number.isInteger(version)) throw new TypeError('agreementVersion must be an integer')
+    await this.#transaction(async (client) => {
+      const app = await client.query<{ id: string }>(this.#sql.appId, [agreement.app])
+      if (app.rows.length === 0) throw new Error(`app ${agreement.app} not found`)
+      await client.query(this.#sql.ensureUser, [userId])
+      const { rows: [{ id }] } = await client.query<{ id: string }>(this.#sql.upsertAgreement, [app.rows[0].id, userId, version])
+      await client.query(this.#sql.clearAgreementScopes, [id])
+      if (scopes.length > 0) {
+        await client.query(this.#sql.ensureScopes, [scopes])
+        await client.query(this.#sql.addAgreementScopes, [id, scopes])
+      }
+      await this.#notify(client, { type: 'agreement', app: agreement.app })
+    })
+  }
+
+  async removeAgreement (appSlug: string, userId: string | number): Promise<boolean> {
+    return await this.#transaction(async (client) => {
+      const { rows } = await client.query(this.#sql.deleteAgreement, [appSlug, userIdIn(userId)])
+      await this.#notify(client, { type: 'agreement', app: appSlug })
+      return rows.length > 0
+    })
+  }
+
+  /**
+   * Adds or replaces a user. `username`, `email`, `first_name`, `last_name` have columns; other
+   * fields go to `extra` (jsonb). `credentials`, when given, replaces the user's links.
+   */
+  async addUser (user: UserRecord): Promise<void> {
+    if (user === null || typeof user !== 'object') throw new TypeError('a user must be an object')
+    const id = userIdIn(user.id)
+    const extra: Record<string, unknown> = {}
+    for (const [field, value] of Object.entries(user)) if (!USER_FIELDS.has(field)) extra[field] = value
+    const text = (value: unknown): string | null => value === undefined || value === null ? null : String(value)
+    await this.#transaction(async (client) => {
+      await client.query(this.#sql.upsertUser,
+        [id, text(user.username), text(user.email), text(user.first_name) ?? '', text(user.last_name) ?? '', JSON.stringify(extra)])
+      if (/^[1-9]\d{0,14}$/.test(id)) await client.query(this.#sql.bumpUserIds, [id])
+      if (user.credentials !== undefined) {
+        const before = await client.query<{ app_slug: string }>(this.#sql.credentialSlugs, [id])
+        await client.query(this.#sql.deleteCredentials, [id])
+        const slugs = new Set(before.rows.map((row) => row.app_slug))
+        for (const [slug, externalId] of Object.entries(user.credentials ?? {})) {
+          await this.#link(client, id, slug, externalId)
+          slugs.add(slug)
+        }
+        for (const slug of slugs) await this.#notify(client, { type: 'user', app: slug })
+      }
+    })
+  }
+
+  /** Links a local user to its id in a linked app (the original's FirstPartyCredentials). */
+  async linkUser (userId: string | number, appSlug: string, externalId: string | number): Promise<void> {
+    const id = userIdIn(userId)
+    await this.#transaction(async (client) => {
+      const exists = await client.query(this.#sql.userExists, [id])
+      if (exists.rows.length === 0) throw new Error(`user ${id} not found`)
+      await this.#link(client, id, appSlug, externalId)
+      await this.#notify(client, { type: 'user', app: appSlug })
+    })
+  }
+
+  /** Adds a scope or changes its name and description (the consent page shows them). */
+  async upsertScope (scope: ScopeRecord): Promise<void> {
+    const [slug] = scopeSlugs([scope?.slug], 'slug')
+    await this.pool.query(this.#sql.upsertScope, [slug, scope.name ?? null, scope.description ?? ''])
+  }
+
+  async getUser (id: string | number): Promise<UserRecord | null> {
+    const { rows } = await this.pool.query<UserRow>(this.#sql.getUser, [userIdIn(id)])
+    return rows.length === 0 ? null : userFromRow(rows[0])
+  }
+
+  async listApps (): Promise<AppRecord[]> {
+    const { rows } = await this.pool.query<{ slug: string }>(this.#sql.listAppSlugs)
+    const apps = await Promise.all(rows.map(async (row) => await this.getApp(row.slug)))
+    return apps.filter((app): app is AppRecord => app !== null)
+  }
+
+  // Internals.
+
+  async #transaction<T> (work: (client: PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect()
+    let broken = false
+    try {
+      await client.query('BEGIN')
+      const result = await work(client)
+      await client.query('COMMIT')
+      return result
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => { broken = true })
+      throw error
+    } finally {
+      client.release(broken)
+    }
+  }
+
+  async #lockApp (client: Queryable, slug: string): Promise<{ id: string, algorithm: string, private_key: string | null, public_key: string | null, kid: string | null }> {
+    const { rows } = usableKey(slug) ? await client.query(this.#sql.lockApp, [slug]) : { rows: [] }
+    if (rows.length === 0) throw new Error(`app ${String(slug)} not found`)
+    return rows[0]
+  }
+
+  async #setScopes (client: Queryable, appId: string, table: ScopeTable, slugs: string[]): Promise<void> {
+    if (slugs.length > 0) await client.query(this.#sql.ensureScopes, [slugs])
+    await client.query(this.#sql.pruneAppScopes(table), [appId, slugs])
+    if (slugs.length > 0) await client.query(this.#sql.addAppScopes(table), [appId, slugs])
+  }
+
+  async #insertPreviousKeys (client: Queryable, appId: string, keys: PreviousKey[]): Promise<void> {
+    for (const key of keys) {
+      if (key === null || typeof key !== 'object') throw new TypeError('a previous key must be an object')
+      await client.query(this.#sql.insertPreviousKey, [appId, key.kid ?? null, key.algorithm ?? null,
+        key.privateKey ?? null, key.publicKey ?? null, toDate(key.expiresAt, 'previousKeys[].expiresAt')])
+    }
+  }
+
+  /** Reads the app back inside the transaction, refuses unusable keys, and announces the change. */
+  async #finishAppChange (client: Queryable, slug: string): Promise<AppRecord> {
+    const { rows } = await client.query<AppRow>(this.#sql.getApp, [slug, new Date(Date.now())])
+    const app = appFromRow(rows[0])
+    resolveAppKeys(app)
+    await this.#notify(client, { type: 'app', app: slug })
+    return app
+  }
+
+  async #link (client: Queryable, userId: string, appSlug: string, externalId: unknown): Promise<void> {
+    if (!usableKey(appSlug)) throw new TypeError('credentials are keyed by app slug')
+    const external = userIdIn(externalId)
+    try {
+      await client.query(this.#sql.upsertCredential, [userId, appSlug, external])
+    } catch (error) {
+      if (isUniqueViolation(error, 'credentials_app_external')) {
+        throw new Error(`${appSlug} user ${external} is already linked to another local user`)
+      }
+      throw error
+    }
+  }
+
+  async #readUser (client: Queryable, id: string): Promise<UserRecord> {
+    const { rows } = await client.query<UserRow>(this.#sql.getUser, [id])
+    return userFromRow(rows[0])
+  }
+
+  async #notify (client: Queryable, change: StoreChange): Promise<void> {
+    await client.query(this.#sql.notify, [this.notifyChannel, JSON.stringify(change)])
+  }
+
+  #serve (slug: string): void {
+    if (this.#listener === null) return
+    this.#served.delete(slug)
+    this.#served.add(slug)
+    if (this.#served.size > MAX_SERVED) this.#served.delete(this.#served.values().next().value as string)
+  }
+
+  #emit (change: StoreChange): void {
+    for (const listener of [...this.#listeners]) {
+      try {
+        listener(change)
+      } catch {
+        // A subscriber's failure is its own; the others still hear about the change.
+      }
+    }
+  }
+
+  async #stopListening (): Promise<void> {
+    const listener = this.#listener
+    this.#listener = null
+    this.#listening = null
+    this.#served.clear()
+    if (listener !== null) await listener.stop()
+  }
+}
