@@ -3,7 +3,7 @@
  * previous keys, users and credentials, identifiers, the change feed and its reconnection.
  * Skipped with a message when PostgreSQL does not answer; fails under CI.
  */
-import { after, before, describe, test } from 'node:test'
+import { after, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import pg from 'pg'
 import type { StoreChange } from '../types/index.js'
