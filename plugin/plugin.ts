@@ -24,7 +24,8 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   const registry = new StoreCache(config.store, {
     ...config.cache,
     timeout: config.storeTimeout,
-    onInvalidate: (slug) => tokenCache.forgetApp(slug)
+    onInvalidate: (slug) => tokenCache.forgetApp(slug),
+    onKeyProblem: (slug, problem) => fastify.log.warn({ app: slug, problem }, 'fastify-linked-services: the keys of this app are unusable; its calls are refused')
   })
   const ctx: JwtContext = { config, registry, tokenCache }
   await registry.subscribe()

@@ -16,6 +16,8 @@ export interface StoreCacheOptions {
   timeout: number
   /** Called after an app's cached data is dropped (the token cache drops its tokens too). */
   onInvalidate?: (appSlug: string) => void
+  /** Called once per load of an app whose keys are unusable (the reason never holds the key). */
+  onKeyProblem?: (appSlug: string, problem: string) => void
 }
 
 /** `null` is a cached "no such app". */
@@ -64,7 +66,9 @@ export class StoreCache {
     return await this.#singleFlight(`app\0${slug}`, slug, async () => {
       const record = await callStore(() => this.store.getApp(slug), this.#options.timeout)
       const valid = record !== null && typeof record === 'object' && record.slug === slug
-      return valid ? resolveApp(record) : null
+      const app = valid ? resolveApp(record) : null
+      if (app !== null && app.keyProblem !== null) this.#options.onKeyProblem?.(slug, app.keyProblem)
+      return app
     }, (app) => {
       const ttl = app === null ? this.#options.negativeTtl : this.#options.ttl
       this.#apps.set(slug, app, Date.now() + ttl)

@@ -15,6 +15,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { Algorithm, LinkedSignatureToken, Mode, NonceStore } from '../../types/index.js'
 import { checkCallingApp, loadCallingApp, type AuthContext, type Authenticated } from '../auth-context.js'
+import { assertSingleHeader } from '../authorization-header.js'
 import { SLUG } from '../config.js'
 import {
   AppNotFoundError, AuthorizationHeaderMalformedError, BadTimestampError, ContentDigestMismatchError, HeaderTooLargeError,
@@ -122,13 +123,16 @@ function integerParam (input: InnerList, name: string): number | undefined {
 function target (request: FastifyRequest): { path: string, query: string | null } {
   let url = request.raw.url ?? '/'
   if (url.charCodeAt(0) !== 0x2f) {
-    // absolute-form (or `*`): keep only the path and query
+    // absolute-form (or `*`): keep only the path and query. RFC 9112 3.2.2: such a target's
+    // authority wins over Host, and proxies route on it, so it must be the signed authority.
+    let parsed: URL | undefined
     try {
-      const parsed = new URL(url)
-      url = parsed.pathname + parsed.search
+      parsed = new URL(url)
     } catch {
       malformed('the request target cannot be read')
     }
+    if (parsed.host.toLowerCase() !== authorityOf(request)) malformed('the request target names another authority')
+    url = parsed.pathname + parsed.search
   }
   const q = url.indexOf('?')
   if (q === -1) return { path: url === '' ? '/' : url, query: null }
@@ -136,6 +140,8 @@ function target (request: FastifyRequest): { path: string, query: string | null 
 }
 
 function authorityOf (request: FastifyRequest): string {
+  // Node keeps the first of two Host lines; a proxy may route on the last: refuse the ambiguity.
+  assertSingleHeader(request, 'host')
   const host = request.headers.host ?? request.headers[':authority']
   if (typeof host !== 'string' || host.length === 0) malformed('the request has no Host')
   return host.toLowerCase()
