@@ -25,7 +25,7 @@ const SECRETS = secretSpellings(HS256, HS512, ED.publicPemHex, ED.privatePemHex,
 
 const serverPromise = attackServer({ apps })
 
-async function send (authorization: string | string[] | undefined, url = '/jwt') {
+async function send (authorization: string | undefined, url = '/jwt') {
   const { app } = await serverPromise
   const response = await app.inject({ url, headers: authorization === undefined ? {} : { authorization } })
   let code: string | undefined
@@ -46,7 +46,7 @@ function claimsText (overrides: Record<string, string>): string {
   return `{${parts.join(',')}}`
 }
 
-async function refused (authorization: string | string[], what: string, expectedCode?: string) {
+async function refused (authorization: string, what: string, expectedCode?: string) {
   const result = await send(authorization)
   assert4xx(result.status, what)
   if (expectedCode !== undefined) assert.equal(result.code, expectedCode, what)

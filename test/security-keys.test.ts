@@ -6,6 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { generateKeyPairSync } from 'node:crypto'
+import type { InjectOptions } from 'fastify'
 import type { AppRecord } from '../plugin/index.js'
 import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
@@ -111,7 +112,7 @@ test('key material never reaches request.app, a response or a log line (success,
   const secrets = secretSpellings(hs, previous, legacy, ed.publicPemHex, ed.privatePemHex, ed.publicRaw.toString('hex'), ed.publicRaw.toString('base64'), ed.seed.toString('hex'))
   const { app, logs } = await attackServer({ apps, users: [{ id: 1, credentials: { hs: 7 } }] }, { signature: { legacy: true } })
   const bodies: string[] = []
-  const go = async (options: Parameters<typeof app.inject>[0]) => {
+  const go = async (options: InjectOptions) => {
     const response = await app.inject(options)
     assert.ok(response.statusCode < 500, `${response.statusCode}: ${response.body}`)
     bodies.push(response.body, JSON.stringify(response.headers))

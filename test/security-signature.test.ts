@@ -177,6 +177,25 @@ test('a second Host line on a signed request is refused (requested: notes/reques
   }
 })
 
+test('an absolute-form request-target must name the signed authority (requested: notes/requests-security.md #3)', { todo: '@authority is read from Host even when the request line names another authority' }, async () => {
+  // RFC 9112 3.2.2: with an absolute-form target the server must ignore Host and use the
+  // target's authority; a proxy that does so routes the request to a service it was not signed for.
+  const { app } = await attackServer({ apps: [hmac.record] })
+  await app.listen({ port: 0, host: '127.0.0.1' })
+  const { port } = app.server.address() as { port: number }
+  const line = (request: SignedInject, target: string): string => {
+    const lines = [`${request.method} ${target} HTTP/1.1`]
+    for (const [name, value] of Object.entries(request.headers)) lines.push(`${name}: ${value}`)
+    return [...lines, 'Connection: close', '', ''].join('\r\n')
+  }
+  try {
+    assert.equal((await rawRequest(port, line(signedInject(hmac, { method: 'GET', path: '/sig' }), `http://${HOST}/sig`))).status, 200, 'same authority: fine')
+    assert4xx((await rawRequest(port, line(signedInject(hmac, { method: 'GET', path: '/sig' }), 'http://evil.example/sig'))).status, 'other authority')
+  } finally {
+    await app.close()
+  }
+})
+
 test('replay: a signed request is accepted once; concurrent copies, exactly one', async () => {
   const request = signedInject(ed, { method: 'PUT', path: '/sig', body: { a: 1 } })
   const results = await Promise.all(Array.from({ length: 10 }, async () => await inject(request)))
