@@ -236,6 +236,15 @@ test('legacy scheme: duplicate parameters, MACs of the wrong length or case, odd
   assert4xx((await inject({ ...reordered, payload: Buffer.from('{"b":2,"a":1}') })).status, 'reordered JSON keys')
 })
 
+test('legacy scheme limit (documented): the path is not covered, a request is accepted on another route, once', async () => {
+  const request = signedInject(legacy, { method: 'POST', path: '/sig', body: { a: 1 }, scheme: 'legacy' })
+  const moved = await inject({ ...request, url: '/any' })
+  assert.equal(moved.status, 200, 'the original scheme does not sign the path')
+  assert.equal((await inject(request)).code, 'FST_LINKED_SERVICES_REPLAYED_REQUEST', 'but only once: the MAC is the nonce')
+  // The query is covered.
+  assert4xx((await inject({ ...signedInject(legacy, { method: 'POST', path: '/sig', body: { a: 1 }, scheme: 'legacy' }), url: '/sig?a=1' })).status, 'query added')
+})
+
 test('an unknown caller, a caller claiming our own name, and an app with a short key: refused', async () => {
   const stranger = hmacCaller('stranger')
   assert.equal((await inject(signedInject(stranger, { method: 'GET', path: '/sig' }))).code, 'FST_LINKED_SERVICES_APP_NOT_FOUND')
