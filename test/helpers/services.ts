@@ -53,7 +53,7 @@ export function servicesSkipSync (needs: { postgres?: boolean, redis?: boolean }
   if (problems.length === 0) return false
   const message = problems.join('; ')
   if (IN_CI) throw new Error(`CI=true and a service the scale-out tests need is missing: ${message}`)
-  console.log(`# scale-out tests skipped: ${message}`)
+  console.log(`scale-out tests skipped: ${message}`)
   return `skipped: ${message}`
 }
 
