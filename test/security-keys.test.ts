@@ -83,8 +83,8 @@ test('bad key records: that app is refused (401 invalid-app-key), every other ap
   await app.close()
 })
 
-test('a bad key record gives a clear error: one log line names the app and the problem, never the key (requested: notes/requests-security.md #2)',
-  { todo: 'the key problem is kept on the resolved app but reported nowhere' }, async () => {
+test('a bad key record gives a clear error: one log line names the app and the problem, never the key (regression: notes/requests-security.md #2)',
+  async () => {
     const apps = BAD.map(([slug, extra]) => record(slug, extra))
     const { app, logs } = await attackServer({ apps })
     try {

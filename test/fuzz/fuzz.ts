@@ -1,8 +1,5 @@
 /**
- * `npm run fuzz -- --requests 5000 [--seed 1234] [--concurrency 16] [--include-known]`
- *
- * `--include-known` adds the mutations that find the issues reported in
- * notes/requests-security.md (they fail the run until fixed).
+ * `npm run fuzz -- --requests 5000 [--seed 1234] [--concurrency 16]`
  *
  * Sends N mutated JWT and signed requests to a real server on 127.0.0.1 and prints the counts.
  * Exits 1 when any of 5xx responses, crashes, forged requests accepted (or key material in a log
@@ -11,17 +8,13 @@
 import { failures, runFuzz } from './run.js'
 
 function usage (message: string): never {
-  process.stderr.write(`${message}\nusage: npm run fuzz -- [--requests N] [--seed S] [--concurrency C] [--include-known]\n`)
+  process.stderr.write(`${message}\nusage: npm run fuzz -- [--requests N] [--seed S] [--concurrency C]\n`)
   process.exit(2)
 }
 
-function parseArgs (argv: string[]): { requests: number, seed?: number, concurrency: number, includeKnown: boolean } {
-  const out: { requests: number, seed?: number, concurrency: number, includeKnown: boolean } = { requests: 1000, concurrency: 16, includeKnown: false }
+function parseArgs (argv: string[]): { requests: number, seed?: number, concurrency: number } {
+  const out: { requests: number, seed?: number, concurrency: number } = { requests: 1000, concurrency: 16 }
   for (let i = 0; i < argv.length; i++) {
-    if (argv[i] === '--include-known') {
-      out.includeKnown = true
-      continue
-    }
     const [flag, inline] = argv[i].split('=', 2)
     const value = inline ?? argv[++i]
     const number = Number(value)
