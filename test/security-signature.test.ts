@@ -236,11 +236,15 @@ test('legacy scheme: duplicate parameters, MACs of the wrong length or case, odd
   assert4xx((await inject({ ...reordered, payload: Buffer.from('{"b":2,"a":1}') })).status, 'reordered JSON keys')
 })
 
-test('legacy scheme limit (documented): the path is not covered, a request is accepted on another route, once', async () => {
+test('legacy scheme limits (documented): the path is not covered (accepted on another route, once); identical requests in one millisecond are one', async () => {
   const request = signedInject(legacy, { method: 'POST', path: '/sig', body: { a: 1 }, scheme: 'legacy' })
   const moved = await inject({ ...request, url: '/any' })
   assert.equal(moved.status, 200, 'the original scheme does not sign the path')
   assert.equal((await inject(request)).code, 'FST_LINKED_SERVICES_REPLAYED_REQUEST', 'but only once: the MAC is the nonce')
+  // No nonce of its own: two identical requests signed in one millisecond are one request.
+  const now = Date.now()
+  assert.equal((await inject(signedInject(legacy, { method: 'POST', path: '/sig', body: { b: 1 }, scheme: 'legacy', now }))).status, 200)
+  assert.equal((await inject(signedInject(legacy, { method: 'POST', path: '/sig', body: { b: 1 }, scheme: 'legacy', now }))).code, 'FST_LINKED_SERVICES_REPLAYED_REQUEST')
   // The query is covered.
   assert4xx((await inject({ ...signedInject(legacy, { method: 'POST', path: '/sig', body: { a: 1 }, scheme: 'legacy' }), url: '/sig?a=1' })).status, 'query added')
 })

@@ -132,7 +132,10 @@ function fresh (kind: Kind, keys: Keys, port: number, random: Random): Original 
   const method = legacy ? 'POST' : pick(random, ['GET', 'POST', 'PUT', 'DELETE'])
   const withBody = legacy || method === 'POST' || method === 'PUT'
   const parsedBody = withBody ? jsonBody(random) : undefined
-  const target = pick(random, ['/sig', '/sig?a=1', '/sig?a=1&b=two&a=3', '/any?q=caf%C3%A9'])
+  let target = pick(random, ['/sig', '/sig?a=1', '/sig?a=1&b=two&a=3', '/any?q=caf%C3%A9'])
+  // The legacy MAC has no nonce: two identical requests signed in one millisecond share it, and
+  // the second is (rightly) a replay. Make each legacy original unique.
+  if (legacy) target += `${target.includes('?') ? '&' : '?'}seq=${Math.floor(random() * 1e12)}`
   const signed = signRequest({
     appName: slug,
     app: own,
