@@ -7,11 +7,10 @@ import { KEYGEN_HELP, runKeygen } from './keygen.js'
 import { runSignJwt, SIGN_JWT_HELP } from './sign-jwt.js'
 import { runSignRequest, SIGN_REQUEST_HELP } from './sign-request.js'
 
-// The migrate command lives in its own module (and pulls in the PostgreSQL client): loaded on use.
-const MIGRATE_MODULE = './migrate.js'
-const runMigrate: Command = async (argv, env) => {
-  const { runMigrateCommand } = await import(MIGRATE_MODULE) as { runMigrateCommand: (argv: string[], env: Env) => Promise<number> }
-  return await runMigrateCommand(argv, env)
+// The migrate command pulls in the PostgreSQL client: loaded on use only.
+const runMigrate: Command = async (argv, env, io) => {
+  const { runMigrateCommand } = await import('./migrate.js')
+  return await runMigrateCommand(argv, env, io)
 }
 
 const COMMANDS: Record<string, { run: Command, summary: string, help?: string }> = {
