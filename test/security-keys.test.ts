@@ -11,6 +11,7 @@ import type { AppRecord } from '../plugin/index.js'
 import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { resolveApp } from '../plugin/resolved-app.js'
+import { checkEd25519PublicKey } from '../plugin/keys/ed25519-point.js'
 import { APP_NAME, assertNoSecretIn, attackServer, secretSpellings } from './helpers/attacks.js'
 import { signedInject, type Caller } from './helpers/signature.js'
 
@@ -19,6 +20,43 @@ const ED = ed25519Keys()
 const identity = Buffer.alloc(32); identity[0] = 1
 const smallOrder8 = Buffer.from('c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac037a', 'hex')
 const nonCanonical = Buffer.alloc(32, 0xff); nonCanonical[31] = 0x7f
+// A mixed-order public key: a valid key plus a point of order 8 (on the curve, outside the
+// prime-order subgroup; libraries disagree on signatures for such keys). Affine Edwards
+// arithmetic with BigInt, test-only.
+const P = 2n ** 255n - 19n
+const D = ((-121665n * modPow(121666n, P - 2n)) % P + P) % P
+function mod (a: bigint): bigint { return ((a % P) + P) % P }
+function modPow (base: bigint, exponent: bigint): bigint {
+  let result = 1n
+  let b = ((base % P) + P) % P
+  for (let e = exponent; e > 0n; e >>= 1n) {
+    if (e & 1n) result = (result * b) % P
+    b = (b * b) % P
+  }
+  return result
+}
+function decodePoint (bytes: Buffer): [bigint, bigint] {
+  let y = 0n
+  for (let i = 31; i >= 0; i--) y = (y << 8n) | BigInt(i === 31 ? bytes[i] & 0x7f : bytes[i])
+  const u = mod(y * y - 1n)
+  const v = mod(D * y * y + 1n)
+  let x = mod(u * modPow(v, 3n) * modPow(u * modPow(v, 7n), (P - 5n) / 8n))
+  if (mod(v * x * x) !== u) x = mod(x * modPow(2n, (P - 1n) / 4n))
+  if (Number(x & 1n) !== bytes[31] >> 7) x = mod(-x)
+  return [x, y]
+}
+function encodePoint ([x, y]: [bigint, bigint]): Buffer {
+  const out = Buffer.alloc(32)
+  let rest = y
+  for (let i = 0; i < 32; i++) { out[i] = Number(rest & 0xffn); rest >>= 8n }
+  out[31] |= Number(x & 1n) << 7
+  return out
+}
+function addPoints ([x1, y1]: [bigint, bigint], [x2, y2]: [bigint, bigint]): [bigint, bigint] {
+  const t = mod(D * x1 * x2 * y1 * y2)
+  return [mod((x1 * y2 + y1 * x2) * modPow(1n + t, P - 2n)), mod((y1 * y2 + x1 * x2) * modPow(mod(1n - t), P - 2n))]
+}
+const mixedOrder = encodePoint(addPoints(decodePoint(ED.publicRaw), decodePoint(smallOrder8)))
 const x25519 = generateKeyPairSync('x25519').publicKey.export({ format: 'pem', type: 'spki' }).toString()
 const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ format: 'pem', type: 'spki' }).toString()
 const rsaPrivate = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
@@ -39,6 +77,7 @@ const BAD: Array<[string, Partial<AppRecord>, RegExp]> = [
   ['notapoint', { algorithm: 'ED25519', privateKey: undefined, publicKey: nonCanonical.toString('hex') }, /not-a-point/],
   ['identity', { algorithm: 'ED25519', privateKey: undefined, publicKey: identity.toString('base64') }, /small-order/],
   ['order8', { algorithm: 'ED25519', privateKey: undefined, publicKey: smallOrder8.toString('hex') }, /small-order/],
+  ['mixedorder', { algorithm: 'ED25519', privateKey: undefined, publicKey: mixedOrder.toString('hex') }, /not-in-prime-subgroup/],
   ['order8pem', { algorithm: 'ED25519', privateKey: undefined, publicKey: `-----BEGIN PUBLIC KEY-----\n${Buffer.concat([Buffer.from('302a300506032b6570032100', 'hex'), smallOrder8]).toString('base64')}\n-----END PUBLIC KEY-----\n` }, /small-order/],
   ['x25519', { algorithm: 'ED25519', privateKey: undefined, publicKey: x25519 }, /x25519|Ed25519/],
   ['p256', { algorithm: 'ED25519', privateKey: undefined, publicKey: Buffer.from(p256).toString('hex') }, /ec|Ed25519/],
@@ -52,6 +91,13 @@ const BAD: Array<[string, Partial<AppRecord>, RegExp]> = [
 function record (slug: string, extra: Partial<AppRecord>): AppRecord {
   return { slug, algorithm: 'HMAC_SHA256', privateKey: GOOD, requireAnAgreement: false, ...extra }
 }
+
+test('the mixed-order key of these tests is on the curve but outside the prime-order subgroup', () => {
+  assert.equal(checkEd25519PublicKey(smallOrder8), 'small-order')
+  assert.equal(checkEd25519PublicKey(ED.publicRaw), 'valid')
+  assert.equal(checkEd25519PublicKey(mixedOrder), 'not-in-prime-subgroup')
+  assert.deepEqual(encodePoint(decodePoint(ED.publicRaw)), ED.publicRaw, 'the test arithmetic round-trips')
+})
 
 test('each bad key record is refused at load for its own reason (the resolved app keeps the reason, never the key)', () => {
   for (const [slug, extra, reason] of BAD) {
