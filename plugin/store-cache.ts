@@ -77,23 +77,26 @@ export class StoreCache {
 
   /** The local user linked to `externalId` in app `appSlug`, or null. */
   async findUser (appSlug: string, externalId: string): Promise<UserRecord | null> {
-    const key = `${appSlug}\0${externalId}`
-    const cached = this.#users.get(key, Date.now())
-    if (cached !== undefined) return cached
-    return await this.#singleFlight(`user\0${key}`, appSlug, async () => {
-      const user = await callStore(() => this.store.findUserByCredential(appSlug, externalId), this.#options.timeout)
-      return user !== null && typeof user === 'object' ? user : null
-    }, (user) => this.#users.set(key, user, Date.now() + this.#options.ttl))
+    return await this.#perUser(this.#users, 'user', appSlug, externalId,
+      () => this.store.findUserByCredential(appSlug, externalId))
   }
 
+  /** The agreement of LOCAL user `userId` with app `appSlug`, or null. */
   async getAgreement (appSlug: string, userId: string): Promise<AgreementRecord | null> {
-    const key = `${appSlug}\0${userId}`
-    const cached = this.#agreements.get(key, Date.now())
+    return await this.#perUser(this.#agreements, 'agreement', appSlug, userId,
+      () => this.store.getAgreement(appSlug, userId))
+  }
+
+  /** A cached per-(app, user) store answer; anything but an object counts as "none". */
+  async #perUser<T extends object> (cache: LruCache<string, T | null>, kind: string, appSlug: string, id: string,
+    call: () => Promise<T | null>): Promise<T | null> {
+    const key = `${appSlug}\0${id}`
+    const cached = cache.get(key, Date.now())
     if (cached !== undefined) return cached
-    return await this.#singleFlight(`agreement\0${key}`, appSlug, async () => {
-      const agreement = await callStore(() => this.store.getAgreement(appSlug, userId), this.#options.timeout)
-      return agreement !== null && typeof agreement === 'object' ? agreement : null
-    }, (agreement) => this.#agreements.set(key, agreement, Date.now() + this.#options.ttl))
+    return await this.#singleFlight(`${kind}\0${key}`, appSlug, async () => {
+      const value = await callStore(call, this.#options.timeout)
+      return value !== null && typeof value === 'object' ? value : null
+    }, (value) => cache.set(key, value, Date.now() + this.#options.ttl))
   }
 
   /** Creates and links a user from a peer's profile (remote user resolution). */
