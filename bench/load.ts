@@ -26,6 +26,8 @@ export interface Pool {
 }
 
 let tokenCounter = 0
+/** The earliest millisecond a legacy request was signed at so far. */
+let legacyFloor = Infinity
 
 function linkToken (caller: string, unique: boolean): string {
   const { signJwt } = loadSigners()
@@ -65,12 +67,12 @@ export function makePool (scenario: ScenarioName, port: number, count: number): 
     }
     case 'signature-legacy': {
       // The legacy Date has millisecond resolution and its MAC is the nonce: one distinct
-      // millisecond per request, counted back from now (the server's tolerance is 600 s);
-      // extra requests, if any, go on further back.
-      const now = Date.now()
-      let extra = 0
+      // millisecond per request, counted back from now and below every millisecond used by an
+      // earlier pool (the server's tolerance is 600 s).
+      const start = Math.min(Date.now(), legacyFloor) - count - 1
+      legacyFloor = start
       const at = (ms: number): Headers => signRequest({ appName: SIGNER_LEGACY, app: TARGET_HMAC, method: 'GET', url: '/', authority, scheme: 'legacy', now: ms }).headers
-      return { entries: many((i) => at(now - count + i)), fresh: true, more: () => at(now - count - ++extra) }
+      return { entries: many((i) => at(start + i)), fresh: true, more: () => at(--legacyFloor) }
     }
   }
 }
