@@ -348,7 +348,15 @@ test('the verified-token cache is bounded and keyed by token and calling app', a
   const cache = new TokenCache(100)
   const app = resolveApp(hmacApp(CALLER))
   const token = Object.freeze({ mode: 'jwt', sub: null, app: CALLER, aud: APP_NAME, exp: 1 }) as never
-  for (let i = 0; i < 20_000; i++) cache.set(`token-${i}`, { app, headerApp: CALLER, token }, Infinity)
+  // Admission on the second verification: a token seen once is not cached yet.
+  cache.set('once', { app, headerApp: CALLER, token }, Infinity)
+  assert.equal(cache.get('once', app, CALLER, Date.now()), undefined)
+  cache.set('once', { app, headerApp: CALLER, token }, Infinity)
+  assert.equal(cache.get('once', app, CALLER, Date.now()), token)
+  for (let i = 0; i < 20_000; i++) {
+    cache.set(`token-${i}`, { app, headerApp: CALLER, token }, Infinity)
+    cache.set(`token-${i}`, { app, headerApp: CALLER, token }, Infinity)
+  }
   assert.equal(cache.size, 100)
   assert.equal(cache.get('token-19999', app, CALLER, Date.now()), token)
   assert.equal(cache.get('token-19999', app, 'other', Date.now()), undefined, 'another App= header misses')
