@@ -26,8 +26,8 @@ export interface Pool {
 }
 
 let tokenCounter = 0
-/** The earliest millisecond a legacy request was signed at so far. */
-let legacyFloor = Infinity
+/** By server port: the earliest millisecond a legacy request was signed at so far. */
+const legacyFloor = new Map<number, number>()
 
 function linkToken (caller: string, unique: boolean): string {
   const { signJwt } = loadSigners()
@@ -67,12 +67,17 @@ export function makePool (scenario: ScenarioName, port: number, count: number): 
     }
     case 'signature-legacy': {
       // The legacy Date has millisecond resolution and its MAC is the nonce: one distinct
-      // millisecond per request, counted back from now and below every millisecond used by an
-      // earlier pool (the server's tolerance is 600 s).
-      const start = Math.min(Date.now(), legacyFloor) - count - 1
-      legacyFloor = start
+      // millisecond per request, counted back from now and below every millisecond an earlier
+      // pool for the same server used (the server's tolerance is 1800 s).
+      const start = Math.min(Date.now(), legacyFloor.get(port) ?? Infinity) - count - 1
+      let floor = start
+      legacyFloor.set(port, start)
       const at = (ms: number): Headers => signRequest({ appName: SIGNER_LEGACY, app: TARGET_HMAC, method: 'GET', url: '/', authority, scheme: 'legacy', now: ms }).headers
-      return { entries: many((i) => at(start + i)), fresh: true, more: () => at(--legacyFloor) }
+      const more = (): Headers => {
+        legacyFloor.set(port, --floor)
+        return at(floor)
+      }
+      return { entries: many((i) => at(start + i)), fresh: true, more }
     }
   }
 }

@@ -42,7 +42,7 @@ export const ED25519_PUBLIC_PEM = createPublicKey(ed25519Private).export({ forma
 export const BEARER_TOKEN = 'bench-' + createHash('sha256').update('bearer').digest('base64url')
 
 /** Signed-request scenarios: a wide window and a nonce store that holds a whole run (see README). */
-export const SIGNATURE_OPTIONS = { legacy: true, tolerance: 600, maxNonces: 2_000_000 }
+export const SIGNATURE_OPTIONS = { legacy: true, tolerance: 1800, maxNonces: 2_000_000 }
 
 /** The apps of the MemoryStore in the plugin scenarios (as the receiving side holds them). */
 export function benchApps (): AppRecord[] {
