@@ -31,6 +31,11 @@ export class MemoryNonceStore implements NonceStore {
   readonly max: number
   /** nonce → expiry (epoch ms), in insertion order. */
   readonly #entries = new Map<string, number>()
+  /**
+   * Walks the entries oldest first, kept between evictions: a Map keeps deleted entries as holes
+   * until it is rehashed, so a fresh iterator per eviction would step over every earlier hole.
+   */
+  #oldest: IterableIterator<[string, number]> | null = null
   #floor = -Infinity
 
   constructor (options: MemoryNonceStoreOptions = {}) {
@@ -68,7 +73,7 @@ export class MemoryNonceStore implements NonceStore {
     if (this.#entries.size >= this.max) {
       // Full: drop the oldest. Expired, it is simply gone; still live, its window end (plus a
       // margin) becomes the floor.
-      const [oldest, oldestExpiry] = this.#entries.entries().next().value as [string, number]
+      const [oldest, oldestExpiry] = this.#nextOldest()
       this.#entries.delete(oldest)
       if (oldestExpiry > now && oldestExpiry + FLOOR_MARGIN_MS > this.#floor) this.#floor = oldestExpiry + FLOOR_MARGIN_MS
       // A nonce ending before the floor could be an evicted one: refuse it too.
@@ -80,7 +85,19 @@ export class MemoryNonceStore implements NonceStore {
 
   clear (): void {
     this.#entries.clear()
+    this.#oldest = null
     this.#floor = -Infinity
+  }
+
+  /** The oldest live entry (the store is full, so there is one). */
+  #nextOldest (): [string, number] {
+    this.#oldest ??= this.#entries.entries()
+    let step = this.#oldest.next()
+    if (step.done === true) {
+      this.#oldest = this.#entries.entries()
+      step = this.#oldest.next()
+    }
+    return step.value as [string, number]
   }
 
   async close (): Promise<void> {
