@@ -50,9 +50,15 @@ class CaptureStream extends Transform {
 
 function noop (): void {}
 
+/** A request without Content-Length (or with 0) and without Transfer-Encoding has no body to keep. */
+function announcesBody (headers: Record<string, string | string[] | undefined>): boolean {
+  const length = headers['content-length']
+  return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined
+}
+
 /** preParsing hook: returns the payload untouched, or a copying pass-through for signed requests. */
 export async function captureRawBody (request: FastifyRequest, _reply: FastifyReply, payload: RawRequestDefaultExpression): Promise<NodeJS.ReadableStream> {
-  if (!wantsRawBody(request.headers)) return payload
+  if (!wantsRawBody(request.headers) || !announcesBody(request.headers)) return payload
   const limit = request.routeOptions.bodyLimit ?? 1_048_576
   const capture = new CaptureStream(request as unknown as WithRawBody, limit)
   // Fastify listens for errors on the stream it reads; when it stopped reading early (a

@@ -458,10 +458,15 @@ describe('captureRawBody (unit)', () => {
     const unsigned = { headers: {}, routeOptions: { bodyLimit: 10 } }
     assert.equal(await captureRawBody(unsigned as never, {} as never, plain as never), plain)
     assert.equal(rawBodyOf(unsigned as never), undefined)
+    // A signed request that announces no body (no Content-Length, or 0; no Transfer-Encoding) is not piped.
+    for (const headers of [{ 'signature-input': 'x' }, { 'signature-input': 'x', 'content-length': '0' }]) {
+      const bodiless = new PassThrough()
+      assert.equal(await captureRawBody({ headers, routeOptions: { bodyLimit: 10 } } as never, {} as never, bodiless as never), bodiless)
+    }
 
     for (const [limit, expected] of [[100, 'hello world'], [5, undefined]] as const) {
       const source = new PassThrough()
-      const signed = { headers: { 'signature-input': 'x' }, routeOptions: { bodyLimit: limit } }
+      const signed = { headers: { 'signature-input': 'x', 'transfer-encoding': 'chunked' }, routeOptions: { bodyLimit: limit } }
       const out = await captureRawBody(signed as never, {} as never, source as never) as NodeJS.ReadableStream
       const chunks: Buffer[] = []
       out.on('data', (chunk: Buffer) => chunks.push(chunk))
