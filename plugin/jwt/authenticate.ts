@@ -8,7 +8,7 @@ import { parseParams } from '../authorization-header.js'
 import { AppNotFoundError, WrongAppTokenError } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
 import { JWT_ALGORITHM, type ResolvedApp } from '../resolved-app.js'
-import { checkClaims, checkHeader } from './claims.js'
+import { checkClaims, checkHeaderSegment } from './claims.js'
 import { decodeJws } from './decode.js'
 import type { TokenCache } from './token-cache.js'
 import { verifyJwsSignature } from './verify-signature.js'
@@ -39,8 +39,8 @@ function verifyToken (app: ResolvedApp, slug: string, jwt: string, ctx: JwtConte
   const cached = ctx.tokenCache.get(jwt, app, slug, nowMs)
   if (cached !== undefined) return { app, token: cached }
 
-  const { header, payload, signingInput, signature } = decodeJws(jwt)
-  const { alg, kid } = checkHeader(header)
+  const { headerPart, payload, signingInput, signature } = decodeJws(jwt)
+  const { alg, kid } = checkHeaderSegment(headerPart)
   const keys = candidateKeys(app.keys!, algorithmNamedBy(alg), kid, nowMs)
   const key = keys.find((candidate) => verifyJwsSignature(candidate, signingInput, signature))
   if (key === undefined) throw new WrongAppTokenError(': the signature does not verify')

@@ -5,12 +5,30 @@
  */
 import type { LinkedJwtToken } from '../../types/index.js'
 import { ExpiredError, WrongAppTokenError } from '../errors.js'
+import { parseJsonObject } from './decode.js'
 
 /** JOSE header parameters that would make us trust something other than the app's key. */
 const REFUSED_HEADER_PARAMS = ['crit', 'jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256'] as const
 const MAX_NUMERIC_DATE = 1e11 // year 5138: beyond it a time claim is nonsense
 
-export function checkHeader (header: Record<string, unknown>): { alg: string, kid: string | null } {
+export interface CheckedHeader { alg: string, kid: string | null }
+
+// Every token of an app carries the same header: remember the verdict on its encoded form
+// (bounded; only headers that passed are kept, and a full map starts over).
+const checkedHeaders = new Map<string, CheckedHeader>()
+const MAX_CHECKED_HEADERS = 256
+
+/** Decodes and checks an encoded JOSE header, once per distinct header. */
+export function checkHeaderSegment (segment: string): CheckedHeader {
+  const known = checkedHeaders.get(segment)
+  if (known !== undefined) return known
+  const checked = checkHeader(parseJsonObject(segment, 'header'))
+  if (checkedHeaders.size >= MAX_CHECKED_HEADERS) checkedHeaders.clear()
+  checkedHeaders.set(segment, checked)
+  return checked
+}
+
+export function checkHeader (header: Record<string, unknown>): CheckedHeader {
   const { alg, kid, typ, b64 } = header
   if (typeof alg !== 'string') throw new WrongAppTokenError(': the token header has no alg')
   for (const name of REFUSED_HEADER_PARAMS) {
@@ -66,6 +84,8 @@ export function checkClaims (payload: Record<string, unknown>, context: ClaimCon
   if (!audienceIncludes(payload.aud, context.appName)) throw new WrongAppTokenError(': the token is not meant for this service')
   if (payload.app !== context.headerApp) throw new WrongAppTokenError(': the token was not made for the calling app')
   if (payload.iss !== undefined && typeof payload.iss !== 'string') throw new WrongAppTokenError(': the iss claim is not a string')
-  const sub = normaliseSub(payload.sub)
-  return Object.freeze({ ...payload, sub, mode: 'jwt' }) as LinkedJwtToken
+  // The payload was parsed for this token alone: complete it in place rather than copy it.
+  payload.sub = normaliseSub(payload.sub)
+  payload.mode = 'jwt'
+  return Object.freeze(payload) as LinkedJwtToken
 }

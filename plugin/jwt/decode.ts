@@ -22,14 +22,15 @@ export function isCanonicalBase64url (segment: string): boolean {
 }
 
 export interface JwsParts {
-  header: Record<string, unknown>
+  /** The header segment, still encoded (checked headers are remembered by it). */
+  headerPart: string
   payload: Record<string, unknown>
   /** `header.payload`, the signed bytes. */
   signingInput: string
   signature: Buffer
 }
 
-function parseJsonObject (segment: string, what: string): Record<string, unknown> {
+export function parseJsonObject (segment: string, what: string): Record<string, unknown> {
   let value: unknown
   try {
     value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
@@ -55,7 +56,7 @@ export function decodeJws (token: string): JwsParts {
     throw new WrongAppTokenError(': the token is not canonical base64url')
   }
   return {
-    header: parseJsonObject(headerPart, 'header'),
+    headerPart,
     payload: parseJsonObject(payloadPart, 'payload'),
     signingInput: token.slice(0, second),
     signature: Buffer.from(signaturePart, 'base64url')
