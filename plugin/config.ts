@@ -85,7 +85,7 @@ export function resolveConfig (options: LinkedServicesOptions): ResolvedConfig {
     }),
     storeTimeout: number(raw.storeTimeout, 'storeTimeout', 2000, 1, 600_000),
     cache: Object.freeze({
-      max: number(cache.max, 'cache.max', 1000, 0, 10_000_000),
+      max: number(cache.max, 'cache.max', 10_000, 0, 10_000_000),
       ttl: number(cache.ttl, 'cache.ttl', 60_000, 0, 86_400_000),
       negativeTtl: number(cache.negativeTtl, 'cache.negativeTtl', 1000, 0, 86_400_000)
     }),

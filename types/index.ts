@@ -228,7 +228,7 @@ export interface LinkedServicesOptions {
   /** Milliseconds a store call may take before it fails closed. Default 2000. */
   storeTimeout?: number
   cache?: {
-    /** Apps remembered. Default 1000; 0 turns the cache off. */
+    /** Apps remembered. Default 10000 (size it to the number of apps that call); 0 turns the cache off. */
     max?: number
     /** Milliseconds an app stays cached. Default 60000. */
     ttl?: number
