@@ -8,7 +8,8 @@
  * and time; the profile's `id` must be the `sub` asked for (a caller cannot link a user under
  * someone else's id); only the profile fields the original reads are kept.
  */
-import { getGlobalDispatcher, request, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { loadUndici } from './lazy-modules.js'
 import type { RemoteUserProfile } from '../types/index.js'
 import { signOutgoingWithKey } from './client/outgoing-signature.js'
 import { linkAuthorizationHeader, signJwtWithKey } from './client/sign-jwt.js'
@@ -88,8 +89,9 @@ export async function fetchRemoteUser (options: FetchRemoteUserOptions): Promise
   let status: number
   let bytes: Buffer
   try {
-    const response = await request(url, {
-      dispatcher: options.dispatcher ?? getGlobalDispatcher(),
+    const undici = loadUndici()
+    const response = await undici.request(url, {
+      dispatcher: options.dispatcher ?? undici.getGlobalDispatcher(),
       method: 'GET',
       headers,
       signal: deadline.signal,

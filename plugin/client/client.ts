@@ -8,7 +8,8 @@
  * (`SIGNATURE` -> signed request, else JWT). A user (`userId`) can only travel in a JWT: asking
  * for a signed request on behalf of a user is refused rather than silently dropping the user.
  */
-import { Agent, request as undiciRequest, type Dispatcher } from 'undici'
+import type { Dispatcher } from 'undici'
+import { loadUndici } from '../lazy-modules.js'
 import type { AppRecord, LinkedServicesStore, Mode } from '../../types/index.js'
 import { ClientAppNotFoundError, ClientRequestFailedError, ClientUnexpectedStatusError, SigningError, StoreUnavailableError } from '../errors.js'
 import { signOutgoing, type SignatureScheme } from './outgoing-signature.js'
@@ -152,7 +153,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
   if (scheme !== 'rfc9421' && scheme !== 'legacy') throw new SigningError('signature.scheme must be rfc9421 or legacy')
 
   const ownsDispatcher = options.dispatcher === undefined
-  const dispatcher: Dispatcher = options.dispatcher ?? new Agent({
+  const dispatcher: Dispatcher = options.dispatcher ?? new (loadUndici().Agent)({
     connections: positive(options.connections, 'connections', 10),
     keepAliveTimeout: positive(options.keepAliveTimeout, 'keepAliveTimeout', 4000),
     connect: { timeout },
@@ -225,7 +226,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
     let response: Dispatcher.ResponseData
     let bytes: Buffer
     try {
-      response = await undiciRequest(url, {
+      response = await loadUndici().request(url, {
         dispatcher,
         method: upper as Dispatcher.HttpMethod,
         headers,

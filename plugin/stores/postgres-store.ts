@@ -15,12 +15,12 @@
  * Time comes from Date.now() (previous-key expiry is judged against the caller's clock, not the
  * database's). A query that fails rejects; the plugin turns that into 503 store-unavailable.
  */
-import pg from 'pg'
 import type { ClientConfig, Pool, PoolClient, PoolConfig } from 'pg'
 import type {
   AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
 } from '../../types/index.js'
 import { resolveAppKeys } from '../keys/app-keys.js'
+import { loadPg } from '../lazy-modules.js'
 import { checkIdentifier } from './postgres/identifiers.js'
 import { ChangeListener } from './postgres/listener.js'
 import { runMigrations, type MigrationResult } from './postgres/migrate.js'
@@ -108,7 +108,7 @@ export class PostgresStore implements LinkedServicesStore {
         idleTimeoutMillis: 30_000,
         keepAlive: true
       }
-      this.pool = new pg.Pool(config)
+      this.pool = new (loadPg().Pool)(config)
       this.#ownsPool = true
       this.#listenConfig = options.listenConnection ?? {
         connectionString: options.connectionString,

@@ -9,7 +9,8 @@
  * makes does not queue commands while disconnected (they fail at once) and keeps reconnecting in
  * the background, so the service recovers by itself when Redis is back.
  */
-import { Redis, type RedisOptions } from 'ioredis'
+import type { Redis, RedisOptions } from 'ioredis'
+import { loadIoredis } from '../lazy-modules.js'
 import type { NonceStore } from '../../types/index.js'
 
 export interface RedisNonceStoreOptions {
@@ -54,7 +55,7 @@ export class RedisNonceStore implements NonceStore {
     } else {
       const url = options.url ?? 'redis://127.0.0.1:6379'
       if (typeof url !== 'string') throw new TypeError('url must be a string')
-      this.client = new Redis(url, { ...FAIL_FAST_REDIS_OPTIONS, ...options.redisOptions })
+      this.client = new (loadIoredis().Redis)(url, { ...FAIL_FAST_REDIS_OPTIONS, ...options.redisOptions })
       this.#ownsClient = true
     }
     // Connection errors are answered per call (fail closed); an unhandled 'error' event would crash.

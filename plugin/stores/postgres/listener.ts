@@ -5,9 +5,9 @@
  * capped backoff. Notifications sent while it was down are lost, so every (re)connection is
  * followed by `onConnect`, which the store uses to invalidate every app it has served.
  */
-import pg from 'pg'
-import type { ClientConfig, Notification } from 'pg'
+import type { Client, ClientConfig, Notification } from 'pg'
 import type { StoreChange } from '../../../types/index.js'
+import { loadPg } from '../../lazy-modules.js'
 import { quoteIdentifier } from './identifiers.js'
 
 export interface ListenerOptions {
@@ -42,7 +42,7 @@ export function parseChange (payload: string | undefined): StoreChange | null {
 export class ChangeListener {
   readonly #options: ListenerOptions
   /** The connection being opened or in use. */
-  #client: pg.Client | null = null
+  #client: Client | null = null
   #connected = false
   #stopped = false
   #delay: number
@@ -78,7 +78,7 @@ export class ChangeListener {
 
   async #connect (): Promise<void> {
     if (this.#stopped) return
-    const client = new pg.Client(this.#options.config)
+    const client = new (loadPg().Client)(this.#options.config)
     this.#client = client
     client.on('error', () => this.#lost(client))
     client.on('end', () => this.#lost(client))
@@ -105,7 +105,7 @@ export class ChangeListener {
     this.#options.onConnect()
   }
 
-  #ping (client: pg.Client): void {
+  #ping (client: Client): void {
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(new Error('ping timeout')), Math.max(1000, this.#options.pingMs))
@@ -116,7 +116,7 @@ export class ChangeListener {
       () => { clearTimeout(timer); this.#lost(client) })
   }
 
-  #lost (client: pg.Client): void {
+  #lost (client: Client): void {
     if (this.#client !== client) return
     this.#client = null
     this.#connected = false
