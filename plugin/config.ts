@@ -14,7 +14,7 @@ export interface ResolvedConfig {
   appName: string
   store: LinkedServicesStore
   jwt: { clockTolerance: number, cacheSize: number, maxTokenLength: number }
-  signature: { tolerance: number, nonceStore: NonceStore, ownsNonceStore: boolean, legacy: boolean, maxHeaderLength: number }
+  signature: { tolerance: number, clockSkew: number, nonceStore: NonceStore, ownsNonceStore: boolean, legacy: boolean, maxHeaderLength: number }
   storeTimeout: number
   cache: { max: number, ttl: number, negativeTtl: number }
   requireCurrentAgreement: boolean
@@ -78,6 +78,7 @@ export function resolveConfig (options: LinkedServicesOptions): ResolvedConfig {
     }),
     signature: Object.freeze({
       tolerance: number(signature.tolerance, 'signature.tolerance', 120, 1, 3600, false),
+      clockSkew: number(signature.clockSkew, 'signature.clockSkew', 5, 0, 300, false),
       nonceStore,
       ownsNonceStore: signature.nonceStore === undefined,
       legacy: boolean(signature.legacy, 'signature.legacy', false),

@@ -31,6 +31,7 @@ test('registration validates options once, with a coded error', async () => {
     { appName: APP_NAME, jwt: 'x' },
     { appName: APP_NAME, signature: { tolerance: 0 } },
     { appName: APP_NAME, signature: { legacy: 'yes' } },
+    { appName: APP_NAME, signature: { clockSkew: 301 } },
     { appName: APP_NAME, signature: { nonceStore: {} } },
     { appName: APP_NAME, storeTimeout: 0 },
     { appName: APP_NAME, storeTimeout: 1.5 },

@@ -337,6 +337,17 @@ describe('RFC 9421: time', () => {
     assert.equal((await short.app.inject(signedInject(caller, { method: 'GET', path: '/sig', created: seconds - 5 }))).statusCode, 200)
     await short.app.close()
   })
+
+  test('the clock skew is configurable (signature.clockSkew)', async () => {
+    const seconds = Math.floor(Date.now() / 1000)
+    const strict = await signatureServer([caller.record], { signature: { clockSkew: 0 } })
+    assert.equal((await strict.app.inject(signedInject(caller, { method: 'GET', path: '/sig', created: seconds + 3 }))).statusCode, 401)
+    await strict.app.close()
+    const lenient = await signatureServer([caller.record], { signature: { clockSkew: 30 } })
+    assert.equal((await lenient.app.inject(signedInject(caller, { method: 'GET', path: '/sig', created: seconds + 20 }))).statusCode, 200)
+    assert.equal((await lenient.app.inject(signedInject(caller, { method: 'GET', path: '/sig', created: seconds + 40 }))).statusCode, 401)
+    await lenient.app.close()
+  })
 })
 
 describe('RFC 9421: replay protection', () => {

@@ -216,6 +216,8 @@ export interface LinkedServicesOptions {
   signature?: {
     /** Seconds a signed request stays valid after `created`. Default 120. */
     tolerance?: number
+    /** Seconds a signature's `created` (or legacy `Date`) may lie in the future, and `expires` be past. Default 5. */
+    clockSkew?: number
     /** Default: an in-memory store bounded to `maxNonces`. */
     nonceStore?: NonceStore
     /** Bound of the default in-memory nonce store. Default 100000. */

@@ -22,7 +22,6 @@ import { candidateKeys } from '../keys/app-keys.js'
 import { rawBodyOf } from '../raw-body.js'
 import { bodyCandidates, legacyCanonical, legacyMac, parseLegacyTimestamp, queryCandidates, type LegacyHash } from './legacy-canonical.js'
 import { PyDict, type PyValue } from './python-repr.js'
-import { CLOCK_SKEW_SECONDS } from './rfc9421.js'
 import { callingApp, rememberNonce } from './rfc9421-verify.js'
 import { timingSafeEqual } from 'node:crypto'
 
@@ -70,8 +69,8 @@ export async function authenticateLegacy (request: FastifyRequest, params: strin
 
   const nowMs = Date.now()
   const time = parseLegacyTimestamp(date)
-  const tolerance = ctx.config.signature.tolerance
-  if (time === null || time > nowMs + CLOCK_SKEW_SECONDS * 1000 || nowMs - time > tolerance * 1000) throw new BadTimestampError()
+  const { tolerance, clockSkew } = ctx.config.signature
+  if (time === null || time > nowMs + clockSkew * 1000 || nowMs - time > tolerance * 1000) throw new BadTimestampError()
 
   const keys = candidateKeys(app.keys!, app.algorithm, null, nowMs)
   const { dict: headers, list } = signedHeaders(request, signedHeaderNames)

@@ -26,7 +26,7 @@ import { rawBodyOf } from '../raw-body.js'
 import { MemoryNonceStore } from '../stores/memory-nonce-store.js'
 import type { ResolvedApp } from '../resolved-app.js'
 import { callStore } from '../timeout.js'
-import { CLOCK_SKEW_SECONDS, RFC9421_ALG, signatureBase, verifyBase } from './rfc9421.js'
+import { RFC9421_ALG, signatureBase, verifyBase } from './rfc9421.js'
 import {
   isInnerList, parseDictionary, serializeInnerList, StructuredFieldError, type Dictionary, type InnerList
 } from './structured-fields.js'
@@ -233,10 +233,10 @@ export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthCon
   const now = nowMs / 1000
   const created = integerParam(input, 'created')
   if (created === undefined) throw new BadTimestampError()
-  const tolerance = config.signature.tolerance
-  if (created > now + CLOCK_SKEW_SECONDS || now - created > tolerance) throw new BadTimestampError()
+  const { tolerance, clockSkew } = config.signature
+  if (created > now + clockSkew || now - created > tolerance) throw new BadTimestampError()
   const expires = integerParam(input, 'expires')
-  if (expires !== undefined && now > expires + CLOCK_SKEW_SECONDS) throw new BadTimestampError()
+  if (expires !== undefined && now > expires + clockSkew) throw new BadTimestampError()
   const nonce = input.params.get('nonce')
   if (typeof nonce !== 'string') malformed('the signature has no nonce')
   if (nonce.length < MIN_NONCE_LENGTH || nonce.length > MAX_NONCE_LENGTH) malformed('the nonce length is not accepted')
@@ -318,7 +318,7 @@ export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthCon
   if (coversDigest || bodyPresent) checkContentDigest(request, maxLength, bodyPresent)
 
   let windowEnd = (created + tolerance) * 1000
-  if (expires !== undefined) windowEnd = Math.min(windowEnd, (expires + CLOCK_SKEW_SECONDS) * 1000)
+  if (expires !== undefined) windowEnd = Math.min(windowEnd, (expires + clockSkew) * 1000)
   const nonceKey = `s:${app.slug}:${nonce}`
   if (rememberNonceSync(config.signature.nonceStore, nonceKey, windowEnd) === undefined) {
     await rememberNonce(config.signature.nonceStore, nonceKey, windowEnd, config.storeTimeout)

@@ -12,9 +12,6 @@ export const RFC9421_ALG: Record<Algorithm, string> = {
   ED25519: 'ed25519'
 }
 
-/** Seconds a `created` time may lie in the future (clock skew between peers). */
-export const CLOCK_SKEW_SECONDS = 5
-
 /** Components every signed request must cover; `@query` and `content-digest` when they apply. */
 export const REQUIRED_COMPONENTS = ['@method', '@authority', '@path'] as const
 
