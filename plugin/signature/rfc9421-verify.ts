@@ -92,9 +92,13 @@ function member (inputs: Dictionary, signatures: Dictionary, label: string): Cho
  * One label: that one. Several (a proxy may add its own): the one whose keyid names an app this
  * service knows; none or more than one is refused.
  */
-async function choose (ctx: AuthContext, inputs: Dictionary, signatures: Dictionary): Promise<Chosen> {
+function choose (ctx: AuthContext, inputs: Dictionary, signatures: Dictionary): Chosen | Promise<Chosen> {
   if (inputs.size === 0) malformed('Signature-Input is empty')
   if (inputs.size === 1) return member(inputs, signatures, inputs.keys().next().value as string)
+  return chooseAmong(ctx, inputs, signatures)
+}
+
+async function chooseAmong (ctx: AuthContext, inputs: Dictionary, signatures: Dictionary): Promise<Chosen> {
   if (inputs.size > MAX_LABELS) malformed('too many signatures')
   const known: Chosen[] = []
   for (const label of inputs.keys()) {
@@ -217,15 +221,25 @@ export function rememberNonceSync (store: NonceStore, key: string, windowEndMs: 
   return true
 }
 
-export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Promise<Authenticated> {
-  const { config } = ctx
-  const maxLength = config.signature.maxHeaderLength
+/**
+ * Authenticates an RFC 9421 signed request. Like the JWT path, the warm path (one signature, the
+ * app cached, the in-memory nonce store) runs without a promise; each stage that may wait (several
+ * labels to choose among, an app to load, another nonce store) continues in a promise.
+ */
+export function authenticateRfc9421 (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
+  const maxLength = ctx.config.signature.maxHeaderLength
   const inputText = header(request, 'signature-input', maxLength, 'Signature-Input')
   const signatureText = header(request, 'signature', maxLength, 'Signature')
   if (inputText === undefined || signatureText === undefined) malformed('Signature-Input needs a Signature header')
   const inputs = parse(inputText, 'Signature-Input')
   const signatures = parse(signatureText, 'Signature')
-  const chosen = await choose(ctx, inputs, signatures)
+  const chosen = choose(ctx, inputs, signatures)
+  if (chosen instanceof Promise) return chosen.then((value) => verifyChosen(request, ctx, mode, value))
+  return verifyChosen(request, ctx, mode, chosen)
+}
+
+function verifyChosen (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined, chosen: Chosen): Authenticated | Promise<Authenticated> {
+  const { config } = ctx
   const { input } = chosen
 
   // Parameters.
@@ -275,8 +289,35 @@ export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthCon
   if (query !== null && !coversQuery) throw new SignatureMissingComponentError('@query')
   if (bodyPresent && !coversDigest) throw new SignatureMissingComponentError('content-digest')
 
+  const checked: CheckedInput = { chosen, nowMs, created, expires, nonce, alg, path, query, bodyPresent, components, authority, coversDigest }
   // The calling app and its keys.
-  const app = cachedCallingApp(ctx, chosen.slug, mode) ?? await loadCallingApp(ctx, chosen.slug, 'signature', mode)
+  const app = cachedCallingApp(ctx, chosen.slug, mode)
+  if (app === undefined) return loadCallingApp(ctx, chosen.slug, 'signature', mode).then((loaded) => verifyWithApp(request, ctx, loaded, checked))
+  return verifyWithApp(request, ctx, app, checked)
+}
+
+/** What the checks of the signature parameters and covered components established. */
+interface CheckedInput {
+  chosen: Chosen
+  nowMs: number
+  created: number
+  expires: number | undefined
+  nonce: string
+  alg: string | undefined
+  path: string
+  query: string | null
+  bodyPresent: boolean
+  components: string[]
+  authority: boolean
+  coversDigest: boolean
+}
+
+function verifyWithApp (request: FastifyRequest, ctx: AuthContext, app: ResolvedApp, checked: CheckedInput): Authenticated | Promise<Authenticated> {
+  const { config } = ctx
+  const maxLength = config.signature.maxHeaderLength
+  const { tolerance, clockSkew } = config.signature
+  const { chosen, nowMs, created, expires, nonce, alg, path, query, bodyPresent, components, authority, coversDigest } = checked
+  const { input } = chosen
   const algorithm = app.algorithm as Algorithm
   if (alg !== undefined && alg !== RFC9421_ALG[algorithm]) throw new WrongAppTokenError(': alg does not match the app')
   const keys = candidateKeys(app.keys!, algorithm, chosen.kid, nowMs)
@@ -320,10 +361,6 @@ export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthCon
   let windowEnd = (created + tolerance) * 1000
   if (expires !== undefined) windowEnd = Math.min(windowEnd, (expires + clockSkew) * 1000)
   const nonceKey = `s:${app.slug}:${nonce}`
-  if (rememberNonceSync(config.signature.nonceStore, nonceKey, windowEnd) === undefined) {
-    await rememberNonce(config.signature.nonceStore, nonceKey, windowEnd, config.storeTimeout)
-  }
-
   const token: LinkedSignatureToken = {
     mode: 'signature',
     scheme: 'rfc9421',
@@ -333,5 +370,7 @@ export async function authenticateRfc9421 (request: FastifyRequest, ctx: AuthCon
     nonce,
     components: Object.freeze(components)
   }
-  return { app, token }
+  const authenticated: Authenticated = { app, token }
+  if (rememberNonceSync(config.signature.nonceStore, nonceKey, windowEnd) === true) return authenticated
+  return rememberNonce(config.signature.nonceStore, nonceKey, windowEnd, config.storeTimeout).then(() => authenticated)
 }
