@@ -21,17 +21,22 @@ export interface Authenticated {
 }
 
 /**
- * Loads the calling app and checks that it may use this scheme on this route, in the
- * original's order: unknown app, unknown algorithm, schema, strategy; then unusable keys.
- * `mode` is the route's mode (undefined: follow the app's strategy).
+ * The calling app, checked for this scheme on this route (see checkCallingApp). Returned as it is
+ * when the app is cached — the warm path costs no promise — otherwise as a promise of the store's
+ * answer. `mode` is the route's mode (undefined: follow the app's strategy).
  */
-export async function loadCallingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): Promise<ResolvedApp> {
+export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): ResolvedApp | Promise<ResolvedApp> {
   // A caller may not claim to be this service.
   if (slug === ctx.config.appName) throw new AppNotFoundError()
-  const app = await ctx.registry.getApp(slug)
-  return checkCallingApp(app, scheme, mode)
+  const cached = ctx.registry.peekApp(slug, Date.now())
+  if (cached !== undefined) return checkCallingApp(cached, scheme, mode)
+  return ctx.registry.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
 }
 
+/**
+ * Checks that an app may use this scheme on this route, in the original's order: unknown app,
+ * unknown algorithm, schema, strategy; then unusable keys.
+ */
 export function checkCallingApp (app: ResolvedApp | null, scheme: Mode, mode: Mode | undefined): ResolvedApp {
   if (app === null) throw new AppNotFoundError()
   if (app.algorithm === null) throw new AlgorithmNotImplementedError()

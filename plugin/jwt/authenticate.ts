@@ -3,9 +3,9 @@
  * the scope hook authorizes afterwards.
  */
 import type { Algorithm, Mode } from '../../types/index.js'
-import { checkCallingApp, loadCallingApp, type AuthContext, type Authenticated } from '../auth-context.js'
+import { callingApp, type AuthContext, type Authenticated } from '../auth-context.js'
 import { parseParams } from '../authorization-header.js'
-import { AppNotFoundError, WrongAppTokenError } from '../errors.js'
+import { WrongAppTokenError } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
 import { JWT_ALGORITHM, type ResolvedApp } from '../resolved-app.js'
 import { checkClaims, checkHeaderSegment } from './claims.js'
@@ -27,11 +27,9 @@ export interface JwtContext extends AuthContext {
 export function authenticateJwt (params: string, ctx: JwtContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const [slug, jwt] = parseParams(params, LINK_PARAMS)
   if (jwt.length > ctx.config.jwt.maxTokenLength) throw new WrongAppTokenError(': the token is too long')
-  // A caller may not claim to be this service.
-  if (slug === ctx.config.appName) throw new AppNotFoundError()
-  const cached = ctx.registry.peekApp(slug, Date.now())
-  if (cached !== undefined) return verifyToken(checkCallingApp(cached, 'jwt', mode), slug, jwt, ctx)
-  return loadCallingApp(ctx, slug, 'jwt', mode).then((app) => verifyToken(app, slug, jwt, ctx))
+  const app = callingApp(ctx, slug, 'jwt', mode)
+  if (app instanceof Promise) return app.then((loaded) => verifyToken(loaded, slug, jwt, ctx))
+  return verifyToken(app, slug, jwt, ctx)
 }
 
 function verifyToken (app: ResolvedApp, slug: string, jwt: string, ctx: JwtContext): Authenticated {

@@ -15,14 +15,14 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { LinkedSignatureToken, Mode } from '../../types/index.js'
-import type { AuthContext, Authenticated } from '../auth-context.js'
+import { callingApp, type AuthContext, type Authenticated } from '../auth-context.js'
 import { parseParams } from '../authorization-header.js'
 import { AlgorithmNotImplementedError, BadTimestampError, WrongAppTokenError } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
 import { rawBodyOf } from '../raw-body.js'
 import { bodyCandidates, legacyCanonical, legacyMac, parseLegacyTimestamp, queryCandidates, type LegacyHash } from './legacy-canonical.js'
 import { PyDict, type PyValue } from './python-repr.js'
-import { callingApp, rememberNonce } from './rfc9421-verify.js'
+import { rememberNonce } from './rfc9421-verify.js'
 import { timingSafeEqual } from 'node:crypto'
 
 const LEGACY_PARAMS = ['App', 'Nonce', 'SignedHeaders', 'Date'] as const
@@ -62,7 +62,7 @@ function queryOf (request: FastifyRequest): string {
 
 export async function authenticateLegacy (request: FastifyRequest, params: string, ctx: AuthContext, mode: Mode | undefined): Promise<Authenticated> {
   const [slug, nonce, signedHeaderNames, date] = parseParams(params, LEGACY_PARAMS)
-  const app = await callingApp(ctx, slug, mode)
+  const app = await callingApp(ctx, slug, 'signature', mode)
   if (app.algorithm !== 'HMAC_SHA256' && app.algorithm !== 'HMAC_SHA512') throw new AlgorithmNotImplementedError()
   const hash: LegacyHash = app.algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512'
   if (nonce.length !== (hash === 'sha256' ? 64 : 128) || !isLowerHex(nonce)) throw new WrongAppTokenError(': the signature is malformed')

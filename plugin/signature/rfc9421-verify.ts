@@ -14,7 +14,7 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { Algorithm, LinkedSignatureToken, Mode, NonceStore } from '../../types/index.js'
-import { checkCallingApp, loadCallingApp, type AuthContext, type Authenticated } from '../auth-context.js'
+import { callingApp, type AuthContext, type Authenticated } from '../auth-context.js'
 import { assertSingleHeader } from '../authorization-header.js'
 import { SLUG } from '../config.js'
 import {
@@ -184,17 +184,6 @@ function checkContentDigest (request: FastifyRequest, maxLength: number, bodyPre
   if (checked === 0) throw new ContentDigestMismatchError()
 }
 
-/** The calling app: from the cache without a promise when it is there (the warm path). */
-function cachedCallingApp (ctx: AuthContext, slug: string, mode: Mode | undefined): ResolvedApp | undefined {
-  if (slug === ctx.config.appName) throw new AppNotFoundError()
-  const cached = ctx.registry.peekApp(slug, Date.now())
-  return cached === undefined ? undefined : checkCallingApp(cached, 'signature', mode)
-}
-
-export async function callingApp (ctx: AuthContext, slug: string, mode: Mode | undefined): Promise<ResolvedApp> {
-  return cachedCallingApp(ctx, slug, mode) ?? await loadCallingApp(ctx, slug, 'signature', mode)
-}
-
 /**
  * Remembers a nonce for as long as its request could still be accepted; a replay (or a nonce
  * the store cannot vouch for) is refused, a failing or slow store answers 503.
@@ -291,8 +280,8 @@ function verifyChosen (request: FastifyRequest, ctx: AuthContext, mode: Mode | u
 
   const checked: CheckedInput = { chosen, nowMs, created, expires, nonce, alg, path, query, bodyPresent, components, authority, coversDigest }
   // The calling app and its keys.
-  const app = cachedCallingApp(ctx, chosen.slug, mode)
-  if (app === undefined) return loadCallingApp(ctx, chosen.slug, 'signature', mode).then((loaded) => verifyWithApp(request, ctx, loaded, checked))
+  const app = callingApp(ctx, chosen.slug, 'signature', mode)
+  if (app instanceof Promise) return app.then((loaded) => verifyWithApp(request, ctx, loaded, checked))
   return verifyWithApp(request, ctx, app, checked)
 }
 
