@@ -36,19 +36,26 @@ export function readAuthorization (request: FastifyRequest, maxLength: number): 
  * case-sensitive, as in the original.
  */
 export function parseParams (text: string, keys: readonly string[]): string[] {
-  const values: Array<string | undefined> = new Array(keys.length)
-  const pieces = text.split(',')
-  if (pieces.length !== keys.length) {
-    throw pieces.every((piece) => piece.includes('=')) ? new AuthorizationHeaderBadSchemaError() : new AuthorizationHeaderMalformedError('')
+  let commas = 0
+  for (let at = text.indexOf(','); at !== -1; at = text.indexOf(',', at + 1)) commas++
+  if (commas + 1 !== keys.length) {
+    throw text.split(',').every((piece) => piece.includes('=')) ? new AuthorizationHeaderBadSchemaError() : new AuthorizationHeaderMalformedError('')
   }
-  for (const piece of pieces) {
-    const at = piece.indexOf('=')
-    if (at === -1 || piece.indexOf('=', at + 1) !== -1) throw new AuthorizationHeaderMalformedError('')
-    const key = piece.slice(0, at).trim()
+  // Walk the pieces by index (no split: this runs on every request).
+  const values: Array<string | undefined> = new Array(keys.length)
+  let start = 0
+  for (let n = 0; n < keys.length; n++) {
+    const end = n === keys.length - 1 ? text.length : text.indexOf(',', start)
+    const at = text.indexOf('=', start)
+    if (at === -1 || at >= end) throw new AuthorizationHeaderMalformedError('')
+    const second = text.indexOf('=', at + 1)
+    if (second !== -1 && second < end) throw new AuthorizationHeaderMalformedError('')
+    const key = text.slice(start, at).trim()
     const index = keys.indexOf(key)
     if (index === -1) throw new AuthorizationHeaderBadSchemaError()
     if (values[index] !== undefined) throw new AuthorizationHeaderMalformedError(': duplicate parameter')
-    values[index] = piece.slice(at + 1).trim()
+    values[index] = text.slice(at + 1, end).trim()
+    start = end + 1
   }
   return values as string[]
 }

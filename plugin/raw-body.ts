@@ -56,16 +56,26 @@ function announcesBody (headers: Record<string, string | string[] | undefined>):
   return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined
 }
 
-/** preParsing hook: returns the payload untouched, or a copying pass-through for signed requests. */
-export async function captureRawBody (request: FastifyRequest, _reply: FastifyReply, payload: RawRequestDefaultExpression): Promise<NodeJS.ReadableStream> {
-  if (!wantsRawBody(request.headers) || !announcesBody(request.headers)) return payload
+/**
+ * preParsing hook: hands on the payload untouched, or a copying pass-through for signed requests.
+ * Callback style on purpose: it runs on every request of a scope route, and an async hook would
+ * cost a promise and a microtask turn on each one.
+ */
+export function captureRawBody (
+  request: FastifyRequest, _reply: FastifyReply, payload: RawRequestDefaultExpression,
+  done: (error: Error | null, payload: NodeJS.ReadableStream) => void
+): void {
+  if (!wantsRawBody(request.headers) || !announcesBody(request.headers)) {
+    done(null, payload)
+    return
+  }
   const limit = request.routeOptions.bodyLimit ?? 1_048_576
   const capture = new CaptureStream(request as unknown as WithRawBody, limit)
   // Fastify listens for errors on the stream it reads; when it stopped reading early (a
   // Content-Length over the limit), an error must not become an uncaught exception.
   capture.on('error', noop)
   payload.on('error', (error) => capture.destroy(error))
-  return payload.pipe(capture)
+  done(null, payload.pipe(capture))
 }
 
 /** The raw body bytes kept by captureRawBody, or `undefined` when none were kept. */

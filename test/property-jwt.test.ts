@@ -10,6 +10,7 @@ import { parseParams } from '../plugin/authorization-header.js'
 import { isLinkedServicesError } from '../plugin/errors.js'
 import { checkClaims, checkHeader } from '../plugin/jwt/claims.js'
 import { decodeJws, isCanonicalBase64url } from '../plugin/jwt/decode.js'
+import { constantTimeEqual } from '../plugin/keys/constant-time.js'
 import { hmacKeyHex } from './helpers/keys.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { APP_NAME, attackServer } from './helpers/attacks.js'
@@ -60,6 +61,50 @@ test('parseParams: a well-formed list round-trips in any order; a repeated key i
   }), RUNS)
 })
 
+/** The straightforward reading of `K1=v1,K2=v2` (split on commas) the index walk must agree with. */
+function referenceParams (text: string, keys: readonly string[]): string[] | string {
+  const pieces = text.split(',')
+  if (pieces.length !== keys.length) return pieces.every((piece) => piece.includes('=')) ? 'bad-schema' : 'malformed'
+  const values: Array<string | undefined> = new Array(keys.length)
+  for (const piece of pieces) {
+    const at = piece.indexOf('=')
+    if (at === -1 || piece.indexOf('=', at + 1) !== -1) return 'malformed'
+    const index = keys.indexOf(piece.slice(0, at).trim())
+    if (index === -1) return 'bad-schema'
+    if (values[index] !== undefined) return 'malformed'
+    values[index] = piece.slice(at + 1).trim()
+  }
+  return values as string[]
+}
+
+test('parseParams: the same values, and the same refusal, as splitting on commas', () => {
+  const keys = ['App', 'Token'] as const
+  fc.assert(fc.property(headerText, (text) => {
+    const expected = referenceParams(text, keys)
+    let actual: string[] | string
+    try {
+      actual = parseParams(text, keys)
+    } catch (error) {
+      const slug = (error as { slug?: string }).slug ?? String(error)
+      actual = slug === 'authorization-header-bad-schema' ? 'bad-schema' : slug === 'authorization-header-malformed' ? 'malformed' : slug
+    }
+    assert.deepEqual(actual, expected, JSON.stringify(text))
+  }), { numRuns: 5000 })
+})
+
+test('constantTimeEqual: equal exactly when the strings are', () => {
+  fc.assert(fc.property(fc.string({ maxLength: 90 }), fc.string({ maxLength: 90 }), (a, b) => {
+    assert.equal(constantTimeEqual(a, b), a === b)
+    assert.equal(constantTimeEqual(a, a.slice()), true)
+  }), RUNS)
+  // One character off, anywhere, including the last.
+  const mac = 'AdRIr9koBlRYz2cLYPWllNc1rwFyyNZ_IqgWgBMmgco'
+  for (let i = 0; i < mac.length; i++) {
+    const flipped = mac.slice(0, i) + (mac[i] === 'A' ? 'B' : 'A') + mac.slice(i + 1)
+    assert.equal(constantTimeEqual(mac, flipped), false, `position ${i}`)
+  }
+})
+
 test('isCanonicalBase64url: true exactly when the text is the one base64url spelling of its bytes', () => {
   const alphabet = fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_+/= .'.split(''))
   fc.assert(fc.property(fc.array(alphabet, { minLength: 1, maxLength: 40 }).map((chars) => chars.join('')), (text) => {
@@ -80,7 +125,8 @@ test('decodeJws: any string is decoded or refused with a coded error; a decoded 
     const [h, p, s] = text.split('.')
     assert.equal(Buffer.from(h, 'base64url').toString('base64url'), h)
     assert.equal(Buffer.from(p, 'base64url').toString('base64url'), p)
-    assert.equal(result.signature.toString('base64url'), s)
+    assert.equal(result.signaturePart, s)
+    assert.equal(Buffer.from(s, 'base64url').toString('base64url'), s)
     assert.equal(result.signingInput, `${h}.${p}`)
   }), RUNS)
 })

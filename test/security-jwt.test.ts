@@ -285,6 +285,17 @@ test('MACs and signatures of the wrong length are refused before any comparison'
   await refused(linkHeader('ed', `${he}.${pe}.${malleated.toString('base64url')}`), 'Ed25519 S + L')
 })
 
+test('a cached token lends nothing to another token that copies its signature segment', async () => {
+  const genuine = encodeJwt(pythonClaims('hs256', APP_NAME), { key: HS256 })
+  // Verified twice: the second verification admits it to the token cache (keyed by its signature).
+  for (let i = 0; i < 3; i++) assert.equal((await send(linkHeader('hs256', genuine))).status, 200)
+  const [header, , signature] = genuine.split('.')
+  const forgedPayload = b64url({ ...pythonClaims('hs256', APP_NAME), sub: 1 })
+  await refused(linkHeader('hs256', `${header}.${forgedPayload}.${signature}`), 'a forged payload under a cached signature', 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+  // The genuine token still passes from the cache.
+  assert.equal((await send(linkHeader('hs256', genuine))).status, 200)
+})
+
 test('duplicate Authorization headers over a real socket: 400, whichever comes first', async () => {
   const { app } = await serverPromise
   await app.listen({ port: 0, host: '127.0.0.1' })

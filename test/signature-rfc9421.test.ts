@@ -460,6 +460,16 @@ describe('captureRawBody (unit)', () => {
   test('unsigned requests keep their stream untouched; signed ones get the bytes kept, bounded', async () => {
     const { captureRawBody, rawBodyOf, wantsRawBody } = await import('../plugin/raw-body.js')
     const { PassThrough } = await import('node:stream')
+    // The hook is callback style: it must answer synchronously, exactly once.
+    const capture = (request: unknown, payload: unknown): NodeJS.ReadableStream => {
+      const results: NodeJS.ReadableStream[] = []
+      captureRawBody(request as never, {} as never, payload as never, (error, stream) => {
+        assert.equal(error, null)
+        results.push(stream)
+      })
+      assert.equal(results.length, 1)
+      return results[0]
+    }
     assert.equal(wantsRawBody({}), false)
     assert.equal(wantsRawBody({ authorization: 'Link App=a,Token=b' }), false)
     assert.equal(wantsRawBody({ authorization: 'Signature App=a' }), true)
@@ -467,18 +477,18 @@ describe('captureRawBody (unit)', () => {
 
     const plain = new PassThrough()
     const unsigned = { headers: {}, routeOptions: { bodyLimit: 10 } }
-    assert.equal(await captureRawBody(unsigned as never, {} as never, plain as never), plain)
+    assert.equal(capture(unsigned, plain), plain)
     assert.equal(rawBodyOf(unsigned as never), undefined)
     // A signed request that announces no body (no Content-Length, or 0; no Transfer-Encoding) is not piped.
     for (const headers of [{ 'signature-input': 'x' }, { 'signature-input': 'x', 'content-length': '0' }]) {
       const bodiless = new PassThrough()
-      assert.equal(await captureRawBody({ headers, routeOptions: { bodyLimit: 10 } } as never, {} as never, bodiless as never), bodiless)
+      assert.equal(capture({ headers, routeOptions: { bodyLimit: 10 } }, bodiless), bodiless)
     }
 
     for (const [limit, expected] of [[100, 'hello world'], [5, undefined]] as const) {
       const source = new PassThrough()
       const signed = { headers: { 'signature-input': 'x', 'transfer-encoding': 'chunked' }, routeOptions: { bodyLimit: limit } }
-      const out = await captureRawBody(signed as never, {} as never, source as never) as NodeJS.ReadableStream
+      const out = capture(signed, source)
       const chunks: Buffer[] = []
       out.on('data', (chunk: Buffer) => chunks.push(chunk))
       source.end('hello world')

@@ -37,10 +37,10 @@ function verifyToken (app: ResolvedApp, slug: string, jwt: string, ctx: JwtConte
   const cached = ctx.tokenCache.get(jwt, app, slug, nowMs)
   if (cached !== undefined) return { app, token: cached }
 
-  const { headerPart, payload, signingInput, signature } = decodeJws(jwt)
+  const { headerPart, payload, signingInput, signaturePart } = decodeJws(jwt)
   const { alg, kid } = checkHeaderSegment(headerPart)
   const keys = candidateKeys(app.keys!, algorithmNamedBy(alg), kid, nowMs)
-  const key = keys.find((candidate) => verifyJwsSignature(candidate, signingInput, signature))
+  const key = keys.find((candidate) => verifyJwsSignature(candidate, signingInput, signaturePart))
   if (key === undefined) throw new WrongAppTokenError(': the signature does not verify')
 
   const tolerance = ctx.config.jwt.clockTolerance

@@ -27,7 +27,8 @@ export interface JwsParts {
   payload: Record<string, unknown>
   /** `header.payload`, the signed bytes. */
   signingInput: string
-  signature: Buffer
+  /** The signature segment, still encoded (canonical base64url). */
+  signaturePart: string
 }
 
 export function parseJsonObject (segment: string, what: string): Record<string, unknown> {
@@ -59,6 +60,6 @@ export function decodeJws (token: string): JwsParts {
     headerPart,
     payload: parseJsonObject(payloadPart, 'payload'),
     signingInput: token.slice(0, second),
-    signature: Buffer.from(signaturePart, 'base64url')
+    signaturePart
   }
 }

@@ -21,7 +21,20 @@ export interface CachedToken {
   token: LinkedJwtToken
 }
 
+interface Entry extends CachedToken {
+  jwt: string
+}
+
 const DOORKEEPER_SLOTS = 1 << 16
+
+/**
+ * The map key: the signature segment. Hashing a key reads all of it, and the whole token is five
+ * times longer; a hit is then confirmed against the whole token, so only the very token that
+ * verified ever matches.
+ */
+function keyOf (jwt: string): string {
+  return jwt.slice(jwt.lastIndexOf('.') + 1)
+}
 
 /** FNV-1a over the token's last characters: its signature, random for every distinct token. */
 function fingerprint (jwt: string): number {
@@ -34,7 +47,7 @@ function fingerprint (jwt: string): number {
 }
 
 export class TokenCache {
-  readonly #entries: LruCache<string, CachedToken>
+  readonly #entries: LruCache<string, Entry>
   readonly #seenOnce = new Uint32Array(DOORKEEPER_SLOTS)
 
   constructor (max: number) {
@@ -46,8 +59,8 @@ export class TokenCache {
   }
 
   get (jwt: string, app: ResolvedApp, headerApp: string, now: number): LinkedJwtToken | undefined {
-    const entry = this.#entries.get(jwt, now)
-    if (entry === undefined || entry.app !== app || entry.headerApp !== headerApp) return undefined
+    const entry = this.#entries.get(keyOf(jwt), now)
+    if (entry === undefined || entry.jwt !== jwt || entry.app !== app || entry.headerApp !== headerApp) return undefined
     return entry.token
   }
 
@@ -59,7 +72,7 @@ export class TokenCache {
       this.#seenOnce[slot] = print
       return
     }
-    this.#entries.set(jwt, entry, validUntil)
+    this.#entries.set(keyOf(jwt), { ...entry, jwt }, validUntil)
   }
 
   forgetApp (slug: string): void {
