@@ -9,7 +9,9 @@
  * Then: growth runs (apps in the store, scopes on the route), the micro-benchmarks
  * (bench/micro.ts) and the memory floods (bench/memory.ts), each in a child process.
  *
- * Writes bench/results.json and bench/results.svg (a quick run writes bench/.tmp/results.quick.json).
+ * Writes bench/results.json and bench/results.svg; a quick run writes bench/.tmp/results.quick.json,
+ * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
+ * of a whole default run).
  * Options: --quick, --rounds=N, --seconds=N, --only=a,b, --no-growth, --no-micro, --no-memory.
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -32,7 +34,7 @@ const option = (name: string): string | undefined => args.find((arg) => arg.star
 const quick = flag('quick')
 const settings = {
   mode: quick ? 'quick' : 'full',
-  rounds: Number(option('rounds') ?? (quick ? 1 : 3)),
+  rounds: Number(option('rounds') ?? (quick ? 1 : 5)),
   seconds: Number(option('seconds') ?? (quick ? 2 : 5)),
   warmupSeconds: quick ? 0.5 : 2,
   connections: Number(option('connections') ?? 50),
@@ -41,6 +43,8 @@ const settings = {
   memoryCount: quick ? 100_000 : 1_000_000
 }
 const only = option('only')?.split(',')
+/** A run with any setting changed is a partial run: it must not overwrite the committed results. */
+const partial = !quick && args.length > 0
 const log = (line: string): void => { process.stderr.write(line + '\n') }
 
 // Servers.
@@ -333,12 +337,13 @@ async function main (): Promise<void> {
   }
   results.targets = judge(results)
 
-  const outDir = quick ? join(ROOT, 'bench', '.tmp') : join(ROOT, 'bench')
+  const outDir = quick || partial ? join(ROOT, 'bench', '.tmp') : join(ROOT, 'bench')
+  const outName = quick ? 'results.quick' : partial ? 'results.partial' : 'results'
   mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, quick ? 'results.quick.json' : 'results.json'), JSON.stringify(results, null, 2) + '\n')
+  writeFileSync(join(outDir, `${outName}.json`), JSON.stringify(results, null, 2) + '\n')
   const rows = Object.entries(ordered).flatMap(([name, s]) => 'skipped' in s ? [] : [{ name, ratio: s.ratioToBare, cpuRatio: s.cpuRatioToBare as number }])
   const m = results.machine
-  writeFileSync(join(outDir, quick ? 'results.quick.svg' : 'results.svg'),
+  writeFileSync(join(outDir, `${outName}.svg`),
     ratioChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${process.version}, ${settings.mode} run, ${results.date.slice(0, 10)}`))
 
   console.log(`\n${String(m.cpu)} (${String(m.cores)} cores, ${String(m.memoryGb)} GB), Node ${process.version}, ${settings.mode} run\n`)
@@ -355,7 +360,7 @@ async function main (): Promise<void> {
     }
   }
   console.log('\ntargets:\n' + formatVerdicts(results.targets))
-  console.log(`\nwritten: ${join(outDir, quick ? 'results.quick.json' : 'results.json')} (${results.settings.durationSeconds} s)`)
+  console.log(`\nwritten: ${join(outDir, `${outName}.json`)} (${results.settings.durationSeconds} s)`)
 }
 
 main().catch((error: unknown) => {
