@@ -1,7 +1,8 @@
 /**
  * Verified tokens, remembered so that a token that repeats (one token serves many calls) costs a
- * map lookup instead of a signature check. Keyed by the token string, which strict decoding made
- * canonical (one string per verified byte sequence). An entry is used only for the same calling
+ * map lookup instead of a signature check. Matched on the whole token string, which strict
+ * decoding made canonical (one string per verified byte sequence), and looked up by its
+ * signature segment (see keyOf). An entry is used only for the same calling
  * app object (a reload of the app's keys makes a new object, so old entries stop matching) and
  * never past the token's `exp` or the expiry of the key that verified it.
  *
