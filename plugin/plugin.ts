@@ -6,12 +6,12 @@ import type { FastifyInstance, FastifyRequest, preParsingHookHandler, RouteOptio
 import fp from 'fastify-plugin'
 import type { LinkedServicesDecorator, LinkedServicesOptions, UserRecord } from '../types/index.js'
 import { resolveConfig } from './config.js'
-import { getUser } from './get-user.js'
-import { TokenCache } from './jwt/token-cache.js'
-import type { JwtContext } from './jwt/authenticate.js'
-import { captureRawBody } from './raw-body.js'
-import { createScopeHook, kScopeHook } from './scope-hook.js'
-import { StoreCache } from './store-cache.js'
+import { getUser } from './users/get-user.js'
+import { TokenCache } from './cache/token-cache.js'
+import type { AuthContext } from './caller/calling-app.js'
+import { captureRawBody } from './route/raw-body.js'
+import { createScopeHook, kScopeHook } from './route/scope-hook.js'
+import { StoreCache } from './cache/store-cache.js'
 
 function usesScopeHook (route: RouteOptions): boolean {
   const hooks = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
@@ -21,14 +21,14 @@ function usesScopeHook (route: RouteOptions): boolean {
 async function linkedServices (fastify: FastifyInstance, options: LinkedServicesOptions): Promise<void> {
   const config = resolveConfig(options)
   const tokenCache = new TokenCache(config.jwt.cacheSize)
-  const registry = new StoreCache(config.store, {
+  const storeCache = new StoreCache(config.store, {
     ...config.cache,
     timeout: config.storeTimeout,
     onInvalidate: (slug) => tokenCache.forgetApp(slug),
     onKeyProblem: (slug, problem) => fastify.log.warn({ app: slug, problem }, 'fastify-linked-services: the keys of this app are unusable; its calls are refused')
   })
-  const ctx: JwtContext = { config, registry, tokenCache }
-  await registry.subscribe()
+  const ctx: AuthContext = { config, storeCache, tokenCache }
+  await storeCache.subscribe()
 
   fastify.decorateRequest('app', null)
   fastify.decorateRequest('token', null)
@@ -45,11 +45,11 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
     nonceStore: config.signature.nonceStore,
     /** Forget what is cached about an app (its keys, scopes, users, agreements, tokens). */
     invalidate (slug: string): void {
-      registry.invalidate(slug)
+      storeCache.invalidate(slug)
     },
     /** Forget everything cached. */
     clear (): void {
-      registry.clear()
+      storeCache.clear()
       tokenCache.clear()
     }
   })
@@ -63,7 +63,7 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   })
 
   fastify.addHook('onClose', async () => {
-    registry.close()
+    storeCache.close()
     tokenCache.clear()
     if (config.signature.ownsNonceStore) await config.signature.nonceStore.close?.()
   })

@@ -343,8 +343,8 @@ test('request.app and request.token are null on routes without a scope hook', as
 })
 
 test('the verified-token cache is bounded and keyed by token and calling app', async () => {
-  const { TokenCache } = await import('../plugin/jwt/token-cache.js')
-  const { resolveApp } = await import('../plugin/resolved-app.js')
+  const { TokenCache } = await import('../plugin/cache/token-cache.js')
+  const { resolveApp } = await import('../plugin/cache/resolved-app.js')
   const cache = new TokenCache(100)
   const app = resolveApp(hmacApp(CALLER))
   const token = Object.freeze({ mode: 'jwt', sub: null, app: CALLER, aud: APP_NAME, exp: 1 }) as never

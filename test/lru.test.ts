@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { LruCache } from '../plugin/lru.js'
+import { LruCache } from '../plugin/cache/lru.js'
 
 test('bounded: never holds more than max entries', () => {
   const cache = new LruCache<number, number>(100)

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { parseParams } from '../plugin/authorization-header.js'
+import { parseParams } from '../plugin/caller/authorization-header.js'
 import { isLinkedServicesError } from '../plugin/errors.js'
 import { checkClaims, checkHeader } from '../plugin/jwt/claims.js'
 import { decodeJws, isCanonicalBase64url } from '../plugin/jwt/decode.js'

@@ -157,7 +157,7 @@ test('JWT: the original\'s legacyKey verifies for two minutes after createdAt, o
       { slug: 'expires', algorithm: 'HMAC_SHA256', privateKey: current, legacyKey: { privateKey: legacyB, expiresAt: T0 + 10 * MINUTE }, requireAnAgreement: false }
     ]
   })
-  // The original's bug (UPSTREAM.md 1.3 step 6): a legacy key made the current key's tokens
+  // The original's bug: a legacy key made the current key's tokens
   // fail or crash. Here both verify.
   assert.equal((await jwtCall(app, 'created', current)).status, 200)
   assert.equal((await jwtCall(app, 'created', legacyA)).status, 200)

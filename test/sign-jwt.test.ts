@@ -8,7 +8,7 @@ import { JWT_LIFETIME_SECONDS, linkAuthorizationHeader, signJwt } from '../plugi
 import type { AppRecord } from '../types/index.js'
 import { ed25519Keys, GOLDEN_HMAC_KEY, hmacKeyHex } from './helpers/keys.js'
 
-// UPSTREAM.md 1.6: PyJWT 2.15 output for these claims.
+// The original's golden vector: PyJWT 2.15 output for these claims.
 const GOLDEN_HS512 = 'eyJhbGciOiJIUzUxMiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1IiwiaXNzIjoiaHR0cDovL2xvY2FsaG9zdDo4MDAwIiwiYXBwIjoiNGdlZWtzIiwiYXVkIjoicmlnb2JvdCIsImV4cCI6MTcxNjAzNDIwMCwiaWF0IjoxNzE2MDMzNTk5LCJ0eXAiOiJKV1QifQ.H5AIXb5qYumUvyzyqAvMKiow6DJ8lMAGu2cJQqmh4pqBjnTjBJnHssYcWJI21E6Gkf6JMrjk0XlQeY9RZIcwBw'
 const GOLDEN_HS256 = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI1IiwiaXNzIjoiaHR0cDovL2xvY2FsaG9zdDo4MDAwIiwiYXBwIjoiNGdlZWtzIiwiYXVkIjoicmlnb2JvdCIsImV4cCI6MTcxNjAzNDIwMCwiaWF0IjoxNzE2MDMzNTk5LCJ0eXAiOiJKV1QifQ.ZNfQTdV1wUxvxVQhYX9cDF_LTFDpal58WrC8iwACEic'
 const GOLDEN_NOW = 1716033600_000

@@ -14,7 +14,7 @@ const S1_BODY = '{"id": 1, "name": "Jane O\'Neil", "ok": true, "n": null, "f": 1
 const S1_CANONICAL = 'timestamp=2024-05-18T12%3A00%3A00.123456%2B00%3A00&app=4geeks&method=POST&params=%7B%7D&body=%7B%27id%27%3A+1%2C+%27name%27%3A+%22Jane+O%27Neil%22%2C+%27ok%27%3A+True%2C+%27n%27%3A+None%2C+%27f%27%3A+1.5%2C+%27tags%27%3A+%5B%27a%27%2C+%27b%27%5D%7D&headers=%7B%7D'
 const PREFIX = 'timestamp=2024-05-18T12%3A00%3A00.123456%2B00%3A00&app=4geeks'
 
-describe('golden vectors (UPSTREAM.md 1.6), byte for byte', () => {
+describe('golden vectors, byte for byte', () => {
   test('S1: POST JSON, HS256 and HS512', () => {
     const body = parsePythonJson(S1_BODY)!
     const canonical = legacyCanonical({ timestamp: TIMESTAMP, app: '4geeks', method: 'POST', params: new PyDict(), body, headers: new PyDict() })

@@ -458,7 +458,7 @@ describe('raw body capture', () => {
 
 describe('captureRawBody (unit)', () => {
   test('unsigned requests keep their stream untouched; signed ones get the bytes kept, bounded', async () => {
-    const { captureRawBody, rawBodyOf, wantsRawBody } = await import('../plugin/raw-body.js')
+    const { captureRawBody, rawBodyOf, wantsRawBody } = await import('../plugin/route/raw-body.js')
     const { PassThrough } = await import('node:stream')
     // The hook is callback style: it must answer synchronously, exactly once.
     const capture = (request: unknown, payload: unknown): NodeJS.ReadableStream => {

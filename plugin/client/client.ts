@@ -4,7 +4,7 @@
  * a fresh JWT (`Authorization: Link ...`) or a signed request (RFC 9421, or the original's legacy
  * scheme), and goes through one keep-alive undici Agent with connect / headers / body timeouts.
  *
- * Mode (UPSTREAM.md 1.5, fixed): an explicit `mode` wins; otherwise the app's strategy decides
+ * Mode (the original's rule, fixed): an explicit `mode` wins; otherwise the app's strategy decides
  * (`SIGNATURE` -> signed request, else JWT). A user (`userId`) can only travel in a JWT: asking
  * for a signed request on behalf of a user is refused rather than silently dropping the user.
  */

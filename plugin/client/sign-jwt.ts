@@ -4,7 +4,7 @@
  * numeric `exp` / `iat`, `alg` pinned to the app's algorithm). Signed with node:crypto and the
  * app's KeyObject (resolved once per app record and remembered), never with a JWT library.
  *
- * Claims, as the original's `get_jwt` (UPSTREAM.md 1.3) with its defects fixed: `sub` is always
+ * Claims, as the original's `get_jwt` with its defects fixed: `sub` is always
  * a string (`""` without a user, like 1.2.4+), `exp` / `iat` are integer epoch seconds read from
  * Date.now() (no time-zone dependency), `iat` is one second in the past (tolerates a receiver
  * whose clock is a little behind).

@@ -3,28 +3,23 @@
  * the scope hook authorizes afterwards.
  */
 import type { Algorithm, Mode } from '../../types/index.js'
-import { callingApp, type AuthContext, type Authenticated } from '../auth-context.js'
-import { parseParams } from '../authorization-header.js'
+import { callingApp, type AuthContext, type Authenticated } from '../caller/calling-app.js'
+import { parseParams } from '../caller/authorization-header.js'
 import { WrongAppTokenError } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
-import { JWT_ALGORITHM, type ResolvedApp } from '../resolved-app.js'
+import { JWT_ALGORITHM, type ResolvedApp } from '../cache/resolved-app.js'
 import { checkClaims, checkHeaderSegment } from './claims.js'
 import { decodeJws } from './decode.js'
-import type { TokenCache } from './token-cache.js'
 import { verifyJwsSignature } from './verify-signature.js'
 
 const LINK_PARAMS = ['App', 'Token'] as const
 const ALGORITHM_BY_JWT_NAME = new Map(Object.entries(JWT_ALGORITHM).map(([algorithm, name]) => [name as string, algorithm as Algorithm]))
 
-export interface JwtContext extends AuthContext {
-  tokenCache: TokenCache
-}
-
 /**
  * Authenticates a `Link` call. Returns synchronously when the calling app is cached (the warm
  * path costs no promise); otherwise a promise of the same.
  */
-export function authenticateJwt (params: string, ctx: JwtContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
+export function authenticateJwt (params: string, ctx: AuthContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const [slug, jwt] = parseParams(params, LINK_PARAMS)
   if (jwt.length > ctx.config.jwt.maxTokenLength) throw new WrongAppTokenError(': the token is too long')
   const app = callingApp(ctx, slug, 'jwt', mode)
@@ -32,7 +27,7 @@ export function authenticateJwt (params: string, ctx: JwtContext, mode: Mode | u
   return verifyToken(app, slug, jwt, ctx)
 }
 
-function verifyToken (app: ResolvedApp, slug: string, jwt: string, ctx: JwtContext): Authenticated {
+function verifyToken (app: ResolvedApp, slug: string, jwt: string, ctx: AuthContext): Authenticated {
   const nowMs = Date.now()
   const cached = ctx.tokenCache.get(jwt, app, slug, nowMs)
   if (cached !== undefined) return { app, token: cached }

@@ -1,5 +1,5 @@
 /**
- * The original's canonical string (UPSTREAM.md 1.4): an urlencoded ordered map of `timestamp`,
+ * The original's canonical string: an urlencoded ordered map of `timestamp`,
  * `app`, `method`, `params`, `body`, `headers`, HMAC'd with the app's secret, sent as the lower-case
  * hex `Nonce`. Both sides of the original compute it differently (sender: the Python objects the
  * caller passed; receiver: Django's parsed request), so this module builds it from either view.

@@ -2,7 +2,7 @@
  * The original's scheme, `Authorization: Signature App=..,Nonce=..,SignedHeaders=..,Date=..`,
  * accepted only when `signature.legacy` is on. HMAC apps only.
  *
- * The MAC is recomputed the way the Python SENDER computes it (UPSTREAM.md 1.4): the original's
+ * The MAC is recomputed the way the Python SENDER computes it: the original's
  * receiver rebuilds a different string (Django's parsed request) and so refuses most requests
  * its own sender makes. Here `body` is what the sender passed (`None` without a body, the object
  * behind a JSON body, the form dict, or the text/bytes), `params` what it passed (a dict read back
@@ -15,11 +15,11 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { LinkedSignatureToken, Mode } from '../../types/index.js'
-import { callingApp, type AuthContext, type Authenticated } from '../auth-context.js'
-import { parseParams } from '../authorization-header.js'
+import { callingApp, type AuthContext, type Authenticated } from '../caller/calling-app.js'
+import { parseParams } from '../caller/authorization-header.js'
 import { AlgorithmNotImplementedError, BadTimestampError, WrongAppTokenError } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
-import { rawBodyOf } from '../raw-body.js'
+import { rawBodyOf } from '../route/raw-body.js'
 import { bodyCandidates, legacyCanonical, legacyMac, parseLegacyTimestamp, queryCandidates, type LegacyHash } from './legacy-canonical.js'
 import { PyDict, type PyValue } from './python-repr.js'
 import { rememberNonce } from './rfc9421-verify.js'

@@ -2,7 +2,7 @@
  * Python's `repr`, `str`, `urllib.parse.quote_plus` and `urlencode` (without `doseq`), and a JSON
  * reader that keeps what Python's `json.loads` keeps (key order as written, the last value of a
  * repeated key in the place of the first, integers apart from floats, integers of any size): the
- * pieces of the original's canonical string (UPSTREAM.md 1.4). Only the legacy scheme uses them.
+ * pieces of the original's canonical string. Only the legacy scheme uses them.
  */
 
 /** A Python `int` (kept as decimal digits: Python integers have no size limit). */

@@ -14,18 +14,18 @@
  */
 import type { FastifyRequest } from 'fastify'
 import type { Algorithm, LinkedSignatureToken, Mode, NonceStore } from '../../types/index.js'
-import { callingApp, type AuthContext, type Authenticated } from '../auth-context.js'
-import { assertSingleHeader } from '../authorization-header.js'
+import { callingApp, type AuthContext, type Authenticated } from '../caller/calling-app.js'
+import { assertSingleHeader } from '../caller/authorization-header.js'
 import { SLUG } from '../config.js'
 import {
   AppNotFoundError, AuthorizationHeaderMalformedError, BadTimestampError, ContentDigestMismatchError, HeaderTooLargeError,
   NonceStoreUnavailableError, ReplayedRequestError, SignatureMissingComponentError, WrongAppTokenError
 } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
-import { rawBodyOf } from '../raw-body.js'
+import { rawBodyOf } from '../route/raw-body.js'
 import { MemoryNonceStore } from '../stores/memory-nonce-store.js'
-import type { ResolvedApp } from '../resolved-app.js'
-import { callStore } from '../timeout.js'
+import type { ResolvedApp } from '../cache/resolved-app.js'
+import { callStore } from '../cache/call-store.js'
 import { RFC9421_ALG, signatureBase, verifyBase } from './rfc9421.js'
 import {
   isInnerList, parseDictionary, serializeInnerList, StructuredFieldError, type Dictionary, type InnerList
@@ -109,7 +109,7 @@ async function chooseAmong (ctx: AuthContext, inputs: Dictionary, signatures: Di
       continue
     }
     if (chosen.slug === ctx.config.appName) continue
-    if (await ctx.registry.getApp(chosen.slug) !== null) known.push(chosen)
+    if (await ctx.storeCache.getApp(chosen.slug) !== null) known.push(chosen)
   }
   if (known.length === 0) throw new AppNotFoundError()
   if (known.length > 1) malformed('more than one signature from a linked app')

@@ -5,7 +5,7 @@
 import { createHash, createHmac, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import type { Algorithm } from '../../types/index.js'
 
-/** RFC 9421 algorithm names (hmac-sha512 is ours: the registry has no HMAC-SHA512 entry). */
+/** RFC 9421 algorithm names (hmac-sha512 is ours: the IANA registry has no HMAC-SHA512 entry). */
 export const RFC9421_ALG: Record<Algorithm, string> = {
   HMAC_SHA256: 'hmac-sha256',
   HMAC_SHA512: 'hmac-sha512',

@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import linkedServices, { MemoryStore } from '../../plugin/index.js'
 import type { LinkedServicesOptions, LinkedServicesStore, MemoryStoreData } from '../../plugin/index.js'
-import { rawBodyOf } from '../../plugin/raw-body.js'
+import { rawBodyOf } from '../../plugin/route/raw-body.js'
 
 export const APP_NAME = 'nodeservice'
 

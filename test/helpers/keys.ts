@@ -1,8 +1,8 @@
-/** Test keys: the golden HMAC key of UPSTREAM.md 1.6 and fresh keys in every accepted encoding. */
+/** Test keys: the original's golden HMAC key and fresh keys in every accepted encoding. */
 import { randomBytes } from 'node:crypto'
 import nacl from 'tweetnacl'
 
-/** UPSTREAM.md 1.6: `0123456789abcdef` repeated 16 times (128 secret bytes). */
+/** The original's golden vector: `0123456789abcdef` repeated 16 times (128 secret bytes). */
 export const GOLDEN_HMAC_KEY = '0123456789abcdef'.repeat(16)
 
 export function hmacKeyHex (bytes = 64): string {

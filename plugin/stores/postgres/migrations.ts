@@ -4,7 +4,7 @@
  * in its own transaction, under an advisory lock (several instances starting at once apply each
  * migration exactly once). A migration, once released, is never edited: changes are new versions.
  *
- * What the original's tables hold (UPSTREAM.md 2), and where it lives here:
+ * What the original's tables hold, and where it lives here:
  * - Scope                                    -> scopes (slug, name, description)
  * - App                                      -> apps (one row per linked app; keys, settings)
  * - AppRequiredScope / AppOptionalScope      -> app_required_scopes / app_optional_scopes (agreed_at kept)

@@ -13,8 +13,8 @@
  * new token cost more per request than verifying it).
  */
 import type { LinkedJwtToken } from '../../types/index.js'
-import { LruCache } from '../lru.js'
-import type { ResolvedApp } from '../resolved-app.js'
+import { LruCache } from './lru.js'
+import type { ResolvedApp } from './resolved-app.js'
 
 export interface CachedToken {
   app: ResolvedApp

@@ -4,9 +4,9 @@
  * cannot be used is kept with its problem (`keyProblem`) so that this app is refused while every
  * other app keeps working.
  */
-import type { Algorithm, AppRecord, LinkedApp, Schema, Strategy } from '../types/index.js'
-import { ALGORITHMS, resolveAppKeys, type AppKeys } from './keys/app-keys.js'
-import { KeyFormatError } from './keys/parse.js'
+import type { Algorithm, AppRecord, LinkedApp, Schema, Strategy } from '../../types/index.js'
+import { ALGORITHMS, resolveAppKeys, type AppKeys } from '../keys/app-keys.js'
+import { KeyFormatError } from '../keys/parse.js'
 
 export const DEFAULT_USERS_PATH = '/v1/auth/app/user/'
 

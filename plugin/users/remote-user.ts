@@ -1,5 +1,5 @@
 /**
- * Remote user resolution (the original's create_user, UPSTREAM.md 3.3): when no local user is
+ * Remote user resolution (the original's create_user): when no local user is
  * linked to (calling app, `sub`), ask the calling app who `sub` is, with an app-level
  * authenticated GET of `appUrl + usersPath + sub`. Then the plugin creates and links the user
  * through the store's `linkRemoteUser`.
@@ -9,12 +9,12 @@
  * someone else's id); only the profile fields the original reads are kept.
  */
 import type { Dispatcher } from 'undici'
-import { loadUndici } from './lazy-modules.js'
-import type { RemoteUserProfile } from '../types/index.js'
-import { signOutgoingWithKey } from './client/outgoing-signature.js'
-import { linkAuthorizationHeader, signJwtWithKey } from './client/sign-jwt.js'
-import { MissingRequiredFieldsError, RemoteUserUnavailableError, SigningError } from './errors.js'
-import { DEFAULT_USERS_PATH, type ResolvedApp } from './resolved-app.js'
+import { loadUndici } from '../lazy-modules.js'
+import type { RemoteUserProfile } from '../../types/index.js'
+import { signOutgoingWithKey } from '../client/outgoing-signature.js'
+import { linkAuthorizationHeader, signJwtWithKey } from '../client/sign-jwt.js'
+import { MissingRequiredFieldsError, RemoteUserUnavailableError, SigningError } from '../errors.js'
+import { DEFAULT_USERS_PATH, type ResolvedApp } from '../cache/resolved-app.js'
 
 const MAX_PROFILE_BYTES = 1024 * 1024
 

@@ -4,10 +4,10 @@
  * (single flight), short negative caching for unknown apps, a deadline on every store call, and
  * explicit invalidation per app (an app's keys or scopes change: the next request reloads it).
  */
-import type { AgreementRecord, LinkedServicesStore, RemoteUserProfile, StoreChange, UserRecord } from '../types/index.js'
+import type { AgreementRecord, LinkedServicesStore, RemoteUserProfile, StoreChange, UserRecord } from '../../types/index.js'
 import { LruCache } from './lru.js'
 import { resolveApp, type ResolvedApp } from './resolved-app.js'
-import { callStore } from './timeout.js'
+import { callStore } from './call-store.js'
 
 export interface StoreCacheOptions {
   max: number

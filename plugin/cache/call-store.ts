@@ -3,7 +3,7 @@
  * or outlives the deadline becomes StoreUnavailableError: the caller fails closed and nothing the
  * store said reaches a response or a log line. A late answer is ignored.
  */
-import { StoreUnavailableError } from './errors.js'
+import { StoreUnavailableError } from '../errors.js'
 
 export async function callStore<T> (call: () => Promise<T> | T, timeoutMs: number,
   makeError: () => Error = () => new StoreUnavailableError()): Promise<T> {

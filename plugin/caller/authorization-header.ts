@@ -1,13 +1,13 @@
 /**
  * Reading the Authorization header: exactly one of it (Node keeps only the first of duplicates,
  * so the raw header list is checked), a size cap, and the original's `Key=Value,Key=Value`
- * parameter list (UPSTREAM.md 1.2) parsed strictly: no `=` or `,` inside values, no duplicate
+ * parameter list parsed strictly: no `=` or `,` inside values, no duplicate
  * keys, exactly the expected key set. Optional white space around parameters is allowed.
  */
 import type { FastifyRequest } from 'fastify'
 import {
   AuthorizationHeaderBadSchemaError, AuthorizationHeaderMalformedError, DuplicateAuthorizationHeaderError, HeaderTooLargeError
-} from './errors.js'
+} from '../errors.js'
 
 /** Throws when the request carries the header more than once. */
 export function assertSingleHeader (request: FastifyRequest, lowerCaseName: string): void {

@@ -5,14 +5,14 @@
  * `request.app` / `request.token`.
  */
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
-import type { Mode, ScopeOptions } from '../types/index.js'
-import type { Authenticated } from './auth-context.js'
-import { readAuthorization } from './authorization-header.js'
-import { InvalidScopeError, isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from './errors.js'
-import { authenticateJwt, type JwtContext } from './jwt/authenticate.js'
-import { authorize, validateScopes } from './scopes.js'
-import { authenticateLegacy } from './signature/legacy-verify.js'
-import { authenticateRfc9421 } from './signature/rfc9421-verify.js'
+import type { Mode, ScopeOptions } from '../../types/index.js'
+import { readAuthorization } from '../caller/authorization-header.js'
+import { InvalidScopeError, isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from '../errors.js'
+import { authenticateJwt } from '../jwt/authenticate.js'
+import type { AuthContext, Authenticated } from '../caller/calling-app.js'
+import { authorize, validateScopes } from './grant.js'
+import { authenticateLegacy } from '../signature/legacy-verify.js'
+import { authenticateRfc9421 } from '../signature/rfc9421-verify.js'
 
 /** Marks the hooks this plugin made, so that onRoute can give their routes raw-body capture. */
 export const kScopeHook = Symbol('fastify-linked-services.scope-hook')
@@ -31,7 +31,7 @@ function validateOptions (options: unknown): Mode | undefined {
   return mode
 }
 
-function authenticate (request: FastifyRequest, ctx: JwtContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
+function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const { config } = ctx
   const authorization = readAuthorization(request, config.jwt.maxTokenLength + 256)
   if (authorization === undefined) {
@@ -47,7 +47,7 @@ function authenticate (request: FastifyRequest, ctx: JwtContext, mode: Mode | un
   throw new UnknownAuthSchemaError()
 }
 
-export function createScopeHook (ctx: JwtContext, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
+export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
   const scopes = validateScopes(scopesArgument)
   const mode = validateOptions(options)
   const jwtChallenge = `Link realm="${ctx.config.appName}"`

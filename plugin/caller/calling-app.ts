@@ -2,17 +2,20 @@
  * What every authentication scheme gets from the plugin, and what it hands back. Schemes (JWT,
  * RFC 9421, legacy signature) authenticate; the scope hook then authorizes.
  */
-import type { LinkedToken, Mode } from '../types/index.js'
-import type { ResolvedConfig } from './config.js'
+import type { LinkedToken, Mode } from '../../types/index.js'
+import type { ResolvedConfig } from '../config.js'
 import {
   AlgorithmNotImplementedError, AppNotFoundError, ForbiddenSchemaError, ForbiddenStrategyError, InvalidAppKeyError
-} from './errors.js'
-import type { ResolvedApp } from './resolved-app.js'
-import type { StoreCache } from './store-cache.js'
+} from '../errors.js'
+import type { ResolvedApp } from '../cache/resolved-app.js'
+import type { StoreCache } from '../cache/store-cache.js'
+import type { TokenCache } from '../cache/token-cache.js'
 
+/** What the scope hook hands every scheme: the options, the cache in front of the store, and the verified-token cache. */
 export interface AuthContext {
   config: ResolvedConfig
-  registry: StoreCache
+  storeCache: StoreCache
+  tokenCache: TokenCache
 }
 
 export interface Authenticated {
@@ -28,9 +31,9 @@ export interface Authenticated {
 export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): ResolvedApp | Promise<ResolvedApp> {
   // A caller may not claim to be this service.
   if (slug === ctx.config.appName) throw new AppNotFoundError()
-  const cached = ctx.registry.peekApp(slug, Date.now())
+  const cached = ctx.storeCache.peekApp(slug, Date.now())
   if (cached !== undefined) return checkCallingApp(cached, scheme, mode)
-  return ctx.registry.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
+  return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
 }
 
 /**

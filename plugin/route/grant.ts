@@ -1,6 +1,6 @@
 /**
  * Scope names and granting. Names follow the original's convention: `action:data` or `data`,
- * lowercase letters and `_`, at most one `:` (UPSTREAM.md 2.1, without its 15-character limit).
+ * lowercase letters and `_`, at most one `:` (without its 15-character limit).
  *
  * Who holds what, once the caller is authenticated:
  * - an app that does not require an agreement: every scope;
@@ -8,10 +8,10 @@
  *   that user agreed to; no agreement at all is refused whatever the route names;
  * - a call without a user, and every signed request: required plus optional scopes.
  */
-import type { LinkedToken } from '../types/index.js'
-import type { AuthContext } from './auth-context.js'
-import { AgreementNotAcceptedError, ForbiddenScopeError, InvalidScopeError } from './errors.js'
-import type { ResolvedApp } from './resolved-app.js'
+import type { LinkedToken } from '../../types/index.js'
+import type { AuthContext } from '../caller/calling-app.js'
+import { AgreementNotAcceptedError, ForbiddenScopeError, InvalidScopeError } from '../errors.js'
+import type { ResolvedApp } from '../cache/resolved-app.js'
 
 const SCOPE_NAME = /^[a-z_]+(?::[a-z_]+)?$/
 
@@ -47,9 +47,9 @@ export function authorize (ctx: AuthContext, app: ResolvedApp, token: LinkedToke
 }
 
 async function authorizeUser (ctx: AuthContext, app: ResolvedApp, sub: string, scopes: readonly string[]): Promise<void> {
-  const user = await ctx.registry.findUser(app.slug, sub)
+  const user = await ctx.storeCache.findUser(app.slug, sub)
   if (user === null) throw new AgreementNotAcceptedError()
-  const agreement = await ctx.registry.getAgreement(app.slug, String(user.id))
+  const agreement = await ctx.storeCache.getAgreement(app.slug, String(user.id))
   if (agreement === null) throw new AgreementNotAcceptedError()
   const version = Number.isInteger(agreement.agreementVersion) ? agreement.agreementVersion as number : 1
   if (ctx.config.requireCurrentAgreement && version < app.agreementVersion) throw new AgreementNotAcceptedError()
