@@ -9,7 +9,7 @@
 import autocannon from 'autocannon'
 import { loadSigners } from './package.js'
 import {
-  APP_NAME, BEARER_TOKEN, CALLER, growthCaller, SIGNER_ED25519, SIGNER_HMAC, SIGNER_LEGACY, TARGET_ED25519, TARGET_HMAC,
+  APP_NAME, BEARER_TOKEN, CALLER, CALLER_ED25519, growthCaller, SIGNER_ED25519, SIGNER_HMAC, SIGNER_LEGACY, TARGET_ED25519, TARGET_HMAC,
   type GrowthConfig, type ScenarioName
 } from './scenarios.js'
 
@@ -29,10 +29,10 @@ let tokenCounter = 0
 /** By server port: the earliest millisecond a legacy request was signed at so far. */
 const legacyFloor = new Map<number, number>()
 
-function linkToken (caller: string, unique: boolean): string {
+function linkToken (caller: string, unique: boolean, target = TARGET_HMAC): string {
   const { signJwt } = loadSigners()
   const claims = unique ? { jti: `${process.pid}-${++tokenCounter}` } : undefined
-  return signJwt({ appName: caller, app: TARGET_HMAC, sub: '', expiresIn: 3600, claims })
+  return signJwt({ appName: caller, app: target, sub: '', expiresIn: 3600, claims })
 }
 
 /** `count` header sets for a scenario served on `port`. */
@@ -48,18 +48,29 @@ export function makePool (scenario: ScenarioName, port: number, count: number): 
     case 'jwt-cached':
     case 'jwt-cached-postgres':
       return { entries: [{ authorization: `Link App=${CALLER},Token=${linkToken(CALLER, false)}` }], fresh: false }
-    case 'fastify-jwt': {
+    case 'fastify-jwt':
+    case 'jose-hs256': {
       // The same kind of token as jwt-cold (HS256, same claims), each new.
       const more = (): Headers => ({ authorization: `Bearer ${linkToken(CALLER, true)}` })
+      return { entries: many(more), fresh: true, more }
+    }
+    case 'jose-eddsa': {
+      const more = (): Headers => ({ authorization: `Bearer ${linkToken(CALLER_ED25519, true, TARGET_ED25519)}` })
       return { entries: many(more), fresh: true, more }
     }
     case 'jwt-cold': {
       const more = (): Headers => ({ authorization: `Link App=${CALLER},Token=${linkToken(CALLER, true)}` })
       return { entries: many(more), fresh: true, more }
     }
+    case 'jwt-cold-ed25519': {
+      const more = (): Headers => ({ authorization: `Link App=${CALLER_ED25519},Token=${linkToken(CALLER_ED25519, true, TARGET_ED25519)}` })
+      return { entries: many(more), fresh: true, more }
+    }
     case 'signature-hmac':
-    case 'signature-ed25519': {
-      const hmac = scenario === 'signature-hmac'
+    case 'hms-hmac':
+    case 'signature-ed25519':
+    case 'hms-ed25519': {
+      const hmac = scenario === 'signature-hmac' || scenario === 'hms-hmac'
       const more = (): Headers => signRequest({
         appName: hmac ? SIGNER_HMAC : SIGNER_ED25519, app: hmac ? TARGET_HMAC : TARGET_ED25519, method: 'GET', url: '/', authority
       }).headers

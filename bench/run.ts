@@ -12,7 +12,8 @@
  * Writes bench/results.json and bench/results.svg; a quick run writes bench/.tmp/results.quick.json,
  * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
  * of a whole default run).
- * Options: --quick, --rounds=N, --seconds=N, --only=a,b, --no-growth, --no-micro, --no-memory.
+ * Options: --quick, --rounds=N, --seconds=N, --only=a,b, --no-growth, --no-micro, --no-memory,
+ * --no-instructions; --instructions alone counts instructions per call of the scope hook only.
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -25,7 +26,9 @@ import type { MicroResults } from './micro.js'
 import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
 import { SCENARIOS, type GrowthConfig, type ScenarioName } from './scenarios.js'
 import type { ServerMessage } from './server.js'
-import { ratioChart } from './svg.js'
+import { countInstructions, valgrindAvailable, type InstructionResults } from './instructions.js'
+import { renderReport, type GrowthRow, type Report } from './report.js'
+import { addedChart } from './svg.js'
 import { formatVerdicts, judge, type ScenarioResult } from './targets.js'
 
 const args = process.argv.slice(2)
@@ -151,7 +154,7 @@ async function measure (server: Server, pools: { warmup: Pool, measure: (warmupR
  * make are also made for `bare`'s rate: signing during the run would load the generator.
  */
 function expectedRps (name: ScenarioName, warmupRps: number, estimate: Map<ScenarioName, number>): number {
-  const cheapToSign = name !== 'signature-ed25519'
+  const cheapToSign = name !== 'signature-ed25519' && name !== 'hms-ed25519' && name !== 'jose-eddsa' && name !== 'jwt-cold-ed25519'
   return Math.max(warmupRps, estimate.get(name) ?? 0, cheapToSign ? (estimate.get('bare') ?? 0) / 2 : 0)
 }
 
@@ -181,6 +184,8 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<Record<string, Scen
   const runs = new Map<ScenarioName, Measured[]>(scenarios.map((name) => [name, []]))
   const ratios = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
   const cpuRatios = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
+  /** Server CPU per request over `bare`'s in the same round (µs). */
+  const added = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
   const estimate = new Map<ScenarioName, number>()
   for (let r = 0; r < settings.rounds; r++) {
     const order = [...scenarios.slice(r % scenarios.length), ...scenarios.slice(0, r % scenarios.length)]
@@ -209,6 +214,7 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<Record<string, Scen
       for (const [name, result] of thisRound) {
         ratios.get(name)!.push(result.rps / bare.rps)
         cpuRatios.get(name)!.push(bare.cpuUsPerReq / result.cpuUsPerReq)
+        added.get(name)!.push(result.cpuUsPerReq - bare.cpuUsPerReq)
       }
     }
   }
@@ -222,9 +228,18 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<Record<string, Scen
       cpuUsPerReq: round(median(list.map((m) => m.cpuUsPerReq)), 1),
       ratioToBare: ratios.get(name)!.length === 0 ? NaN : round(median(ratios.get(name)!), 3),
       cpuRatioToBare: cpuRatios.get(name)!.length === 0 ? NaN : round(median(cpuRatios.get(name)!), 3),
+      addedCpuUs: added.get(name)!.length === 0 ? NaN : round(median(added.get(name)!), 2),
       non2xx: list.reduce((sum, m) => sum + m.non2xx + m.errors, 0),
       signedDuringRun: list.reduce((sum, m) => sum + m.signedDuringRun, 0),
-      rounds: list.map((m) => ({ rps: Math.round(m.rps), p50Ms: m.p50Ms, p99Ms: m.p99Ms, cpuUsPerReq: round(m.cpuUsPerReq, 1), foreignCores: m.foreignCores, attempts: m.attempts }))
+      rounds: list.map((m, i) => ({
+        rps: Math.round(m.rps),
+        p50Ms: m.p50Ms,
+        p99Ms: m.p99Ms,
+        cpuUsPerReq: round(m.cpuUsPerReq, 2),
+        addedCpuUs: added.get(name)![i] === undefined ? null : round(added.get(name)![i], 2),
+        foreignCores: m.foreignCores,
+        attempts: m.attempts
+      }))
     }
   }
   return out
@@ -232,44 +247,41 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<Record<string, Scen
 
 // Growth.
 
-interface GrowthResult extends GrowthConfig {
-  callers: 'one' | 'spread'
-  distinctCallers: number
-  rps: number
-  p99Ms: number
-  cpuUsPerReq: number
-  serverRssMb: number
-  non2xx: number
+/** The growth runs: apps in the store, scopes on the route, callers spread beyond `cache.max`. */
+function growthConfigs (withPostgres: boolean): Array<GrowthConfig & { spread: boolean }> {
+  if (quick) return [{ apps: 100_000, scopes: 50, spread: false }, { apps: 10_000, scopes: 1, spread: true }]
+  return [
+    ...[10, 1000, 100_000].map((apps) => ({ apps, scopes: 1, spread: false })),
+    ...[10, 50].map((scopes) => ({ apps: 10, scopes, spread: false })),
+    ...[10, 10_000, 100_000].map((apps) => ({ apps, scopes: 1, spread: true })),
+    ...(withPostgres ? [{ apps: 10_000, scopes: 1, spread: false, store: 'postgres' as const }, { apps: 10_000, scopes: 1, spread: true, store: 'postgres' as const }] : [])
+  ]
 }
 
-async function growth (): Promise<GrowthResult[]> {
-  const configs: Array<GrowthConfig & { spread: boolean }> = quick
-    ? [{ apps: 100_000, scopes: 50, spread: false }, { apps: 10_000, scopes: 1, spread: true }]
-    : [
-        ...[10, 10_000, 100_000].map((apps) => ({ apps, scopes: 1, spread: false })),
-        ...[10, 50].map((scopes) => ({ apps: 10, scopes, spread: false })),
-        ...[10, 10_000, 100_000].map((apps) => ({ apps, scopes: 1, spread: true }))
-      ]
-  const results: GrowthResult[] = []
-  for (const config of configs) {
-    const server = await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes } })
+async function growth (bareCpuUs: number, withPostgres: boolean): Promise<GrowthRow[]> {
+  const results: GrowthRow[] = []
+  for (const config of growthConfigs(withPostgres)) {
+    const store = config.store ?? 'memory'
+    const server = await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes, store } })
     try {
       const pool = growthPool(config, config.spread)
       const m = await measure(server, { warmup: pool, measure: () => pool }, settings.growthSeconds)
-      const result: GrowthResult = {
+      const result: GrowthRow = {
+        store: store === 'postgres' ? 'PostgresStore' : 'MemoryStore',
         apps: config.apps,
         scopes: config.scopes,
         callers: config.spread ? 'spread' : 'one',
         distinctCallers: pool.entries.length,
         rps: Math.round(m.rps),
-        p99Ms: m.p99Ms,
         cpuUsPerReq: round(m.cpuUsPerReq, 1),
-        serverRssMb: Math.round(m.serverRssBytes / 1048576),
-        non2xx: m.non2xx + m.errors
+        addedCpuUs: round(m.cpuUsPerReq - bareCpuUs, 1),
+        serverRssMb: Math.round(m.serverRssBytes / 1048576)
       }
       results.push(result)
-      log(`growth  ${String(config.apps).padStart(6)} apps  ${String(config.scopes).padStart(2)} scopes  callers ${result.callers.padEnd(6)} ` +
-        `${String(result.rps).padStart(6)} req/s  ${result.cpuUsPerReq} CPU µs/req  rss ${result.serverRssMb} MB${result.non2xx > 0 ? `  (${result.non2xx} non-2xx)` : ''}`)
+      const problems = m.non2xx + m.errors
+      log(`growth  ${result.store.padEnd(13)} ${String(config.apps).padStart(6)} apps  ${String(config.scopes).padStart(2)} scopes  callers ${result.callers.padEnd(6)} ` +
+        `${String(result.rps).padStart(6)} req/s  ${result.cpuUsPerReq} CPU µs/req  rss ${result.serverRssMb} MB${problems > 0 ? `  (${problems} non-2xx)` : ''}`)
+      if (problems > 0) throw new Error(`growth run ${JSON.stringify(config)}: ${problems} requests failed`)
     } finally {
       await server.close()
     }
@@ -300,12 +312,29 @@ function machine (): Record<string, unknown> {
 }
 
 function table (scenarios: Record<string, ScenarioResult | { skipped: string }>): string {
-  const lines = ['| scenario | req/s | p50 ms | p99 ms | server CPU µs/req | ratio to bare | CPU ratio to bare |', '|---|---:|---:|---:|---:|---:|---:|']
+  const lines = ['| scenario | server CPU µs/req | added over bare | req/s | p50 ms | p99 ms |', '|---|---:|---:|---:|---:|---:|']
   for (const [name, s] of Object.entries(scenarios)) {
-    if ('skipped' in s) lines.push(`| ${name} | skipped: ${s.skipped} | | | | | |`)
-    else lines.push(`| ${name} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} | ${s.cpuUsPerReq} | ${s.ratioToBare.toFixed(3)} | ${(s.cpuRatioToBare as number).toFixed(3)} |`)
+    if ('skipped' in s) lines.push(`| ${name} | skipped: ${s.skipped} | | | | |`)
+    else lines.push(`| ${name} | ${s.cpuUsPerReq} | ${name === 'bare' ? '-' : s.addedCpuUs.toFixed(2)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} |`)
   }
   return lines.join('\n')
+}
+
+function printInstructions (results: InstructionResults): void {
+  console.log(`\ninstructions per call of the scope hook (${results.tool}, ${results.count} calls each):`)
+  for (const [path, count] of Object.entries(results.perCall)) {
+    console.log(`  ${path.padEnd(14)} ${String(count).padStart(9)} instructions  ${String(results.allocatedPerCall[path]).padStart(7)} bytes allocated`)
+  }
+}
+
+async function instructionsOnly (): Promise<void> {
+  ensureBuilt(log)
+  if (!valgrindAvailable()) throw new Error('valgrind is not installed (Debian: apt-get install -y valgrind)')
+  log('counting instructions under callgrind (about a minute) ...')
+  const results = await countInstructions()
+  mkdirSync(join(ROOT, 'bench', '.tmp'), { recursive: true })
+  writeFileSync(join(ROOT, 'bench', '.tmp', 'instructions.json'), JSON.stringify(results, null, 2) + '\n')
+  printInstructions(results)
 }
 
 async function main (): Promise<void> {
@@ -313,28 +342,31 @@ async function main (): Promise<void> {
   const started = Date.now()
   const scenarios: Record<string, ScenarioResult | { skipped: string }> = {}
   let wanted = SCENARIOS.filter((name) => only === undefined || only.includes(name))
-  if (wanted.includes('jwt-cached-postgres')) {
-    const skipped = !hasPostgresStore()
-      ? 'the built package does not export PostgresStore yet'
-      : !(await postgresReachable()) ? 'PostgreSQL is not reachable on 127.0.0.1:5432' : null
-    if (skipped !== null) {
-      wanted = wanted.filter((name) => name !== 'jwt-cached-postgres')
-      scenarios['jwt-cached-postgres'] = { skipped }
-      log(`jwt-cached-postgres skipped: ${skipped}`)
-    }
+  const postgresSkipped = !hasPostgresStore()
+    ? 'the built package does not export PostgresStore'
+    : !(await postgresReachable()) ? 'PostgreSQL is not reachable on 127.0.0.1:5432' : null
+  if (wanted.includes('jwt-cached-postgres') && postgresSkipped !== null) {
+    wanted = wanted.filter((name) => name !== 'jwt-cached-postgres')
+    scenarios['jwt-cached-postgres'] = { skipped: postgresSkipped }
+    log(`jwt-cached-postgres skipped: ${postgresSkipped}`)
   }
   if (!wanted.includes('bare') && wanted.length > 0) wanted.unshift('bare')
   log(`${settings.mode} run: ${settings.rounds} round(s) x ${settings.seconds} s per scenario (+${settings.warmupSeconds} s warm-up), ` +
     `${settings.connections} connections, pipelining ${settings.pipelining}`)
   Object.assign(scenarios, await endToEnd(wanted))
   const ordered = Object.fromEntries(SCENARIOS.filter((name) => name in scenarios).map((name) => [name, scenarios[name]]))
-  const growthResults = flag('no-growth') ? undefined : await growth()
+  const bare = ordered.bare
+  const bareCpu = bare !== undefined && !('skipped' in bare) ? bare.cpuUsPerReq : NaN
+  const growthResults = flag('no-growth') ? undefined : await growth(bareCpu, postgresSkipped === null)
   if (!flag('no-micro')) log('micro-benchmarks ...')
   const micro = flag('no-micro') ? undefined : await childResult<MicroResults>('micro.ts', quick ? ['--quick'] : [])
   if (!flag('no-memory')) log(`memory: ${settings.memoryCount} distinct tokens, then nonces ...`)
   const memory = flag('no-memory') ? undefined : await childResult<MemoryResults>('memory.ts', [String(settings.memoryCount)], ['--expose-gc'])
+  const countThem = !quick && !flag('no-instructions') && valgrindAvailable()
+  if (countThem) log('instructions per call under callgrind (about a minute) ...')
+  const instructions = countThem ? await countInstructions() : undefined
 
-  const results = {
+  const results: Report = {
     machine: machine(),
     node: process.version,
     date: new Date().toISOString(),
@@ -343,7 +375,8 @@ async function main (): Promise<void> {
     micro,
     growth: growthResults,
     memory,
-    targets: [] as ReturnType<typeof judge>
+    instructions,
+    targets: []
   }
   results.targets = judge(results)
 
@@ -351,10 +384,12 @@ async function main (): Promise<void> {
   const outName = quick ? 'results.quick' : partial ? 'results.partial' : 'results'
   mkdirSync(outDir, { recursive: true })
   writeFileSync(join(outDir, `${outName}.json`), JSON.stringify(results, null, 2) + '\n')
-  const rows = Object.entries(ordered).flatMap(([name, s]) => 'skipped' in s ? [] : [{ name, ratio: s.ratioToBare, cpuRatio: s.cpuRatioToBare as number }])
+  const rows = Object.entries(ordered).flatMap(([name, s]) => 'skipped' in s || name === 'bare' ? [] : [{ name, addedCpuUs: s.addedCpuUs }])
   const m = results.machine
   writeFileSync(join(outDir, `${outName}.svg`),
-    ratioChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${process.version}, ${settings.mode} run, ${results.date.slice(0, 10)}`))
+    addedChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${process.version}, ${settings.mode} run, ${results.date.slice(0, 10)}`))
+  const reportFile = quick || partial ? join(outDir, `${outName}.md`) : join(ROOT, 'bench', 'README.md')
+  writeFileSync(reportFile, renderReport(results, { json: `${outName}.json`, svg: `${outName}.svg` }))
 
   console.log(`\n${String(m.cpu)} (${String(m.cores)} cores, ${String(m.memoryGb)} GB), Node ${process.version}, ${settings.mode} run\n`)
   console.log(table(ordered))
@@ -369,11 +404,12 @@ async function main (): Promise<void> {
         `growth past the bound ${(f.growthPastBoundBytes / 1048576).toFixed(1)} MB, peak heap ${(f.peakHeapBytes / 1048576).toFixed(0)} MB`)
     }
   }
+  if (instructions !== undefined) printInstructions(instructions)
   console.log('\ntargets:\n' + formatVerdicts(results.targets))
-  console.log(`\nwritten: ${join(outDir, `${outName}.json`)} (${results.settings.durationSeconds} s)`)
+  console.log(`\nwritten: ${join(outDir, `${outName}.json`)}, ${reportFile} (${results.settings.durationSeconds} s)`)
 }
 
-main().catch((error: unknown) => {
+(flag('instructions') ? instructionsOnly() : main()).catch((error: unknown) => {
   console.error(error)
   process.exit(1)
 })

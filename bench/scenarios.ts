@@ -8,21 +8,55 @@ import type { AppRecord } from '../types/index.js'
 
 export const SCENARIOS = [
   'bare',
-  'fastify-jwt',
   'bearer-auth',
+  'fastify-jwt',
+  'jose-hs256',
   'jwt-cached',
   'jwt-cold',
+  'jose-eddsa',
+  'jwt-cold-ed25519',
+  'hms-hmac',
   'signature-hmac',
+  'hms-ed25519',
   'signature-ed25519',
   'signature-legacy',
   'jwt-cached-postgres'
 ] as const
 export type ScenarioName = typeof SCENARIOS[number]
 
+/**
+ * What each scenario does, and which scenarios do the same job (the peers a user would pick
+ * instead): the headline compares the CPU a scenario adds over `bare` with what its best peer adds.
+ */
+export const JOBS: Record<string, { ours: ScenarioName, peers: ScenarioName[], label: string }> = {
+  'jwt-hs256': { ours: 'jwt-cold', peers: ['fastify-jwt', 'jose-hs256'], label: 'a new HS256 JWT per request' },
+  'jwt-eddsa': { ours: 'jwt-cold-ed25519', peers: ['jose-eddsa'], label: 'a new EdDSA JWT per request' },
+  'rfc9421-hmac': { ours: 'signature-hmac', peers: ['hms-hmac'], label: 'an RFC 9421 request, HMAC-SHA256, fresh nonce' },
+  'rfc9421-ed25519': { ours: 'signature-ed25519', peers: ['hms-ed25519'], label: 'an RFC 9421 request, Ed25519, fresh nonce' }
+}
+
+export const DESCRIPTIONS: Record<ScenarioName, string> = {
+  bare: 'no auth: the same route, the floor every figure is taken from',
+  'bearer-auth': '`@fastify/bearer-auth`, one static key (the cheapest auth there is)',
+  'fastify-jwt': '`@fastify/jwt`, `request.jwtVerify()` in a preHandler (HS256, `allowedAud`), every token new',
+  'jose-hs256': '`jose` `jwtVerify` in a preHandler with a CryptoKey imported once (HS256, `audience`), every token new',
+  'jwt-cached': 'this plugin, JWT mode (`scope([...])`, MemoryStore, default options), the same token repeated',
+  'jwt-cold': 'this plugin, JWT mode, HS256, every token new',
+  'jose-eddsa': '`jose` `jwtVerify` with a public CryptoKey imported once (EdDSA), every token new',
+  'jwt-cold-ed25519': 'this plugin, JWT mode, EdDSA, every token new',
+  'hms-hmac': '`http-message-signatures` `verifyMessage` in a preHandler (hmac-sha256, verifier built once per key), with a nonce set and a Content-Digest check',
+  'signature-hmac': 'this plugin, RFC 9421 signed requests (hmac-sha256), each with a fresh nonce',
+  'hms-ed25519': '`http-message-signatures`, the same with ed25519',
+  'signature-ed25519': 'this plugin, RFC 9421 signed requests (ed25519)',
+  'signature-legacy': "this plugin, the original's `Authorization: Signature` scheme (`signature.legacy: true`)",
+  'jwt-cached-postgres': '`jwt-cached` with `PostgresStore` (cache warm)'
+}
+
 /** This service (the JWT `aud`). */
 export const APP_NAME = 'bench'
 /** The calling apps, one per scheme. */
 export const CALLER = 'caller'
+export const CALLER_ED25519 = 'caller-ed25519'
 export const SIGNER_HMAC = 'signer-hmac'
 export const SIGNER_ED25519 = 'signer-ed25519'
 export const SIGNER_LEGACY = 'signer-legacy'
@@ -48,6 +82,7 @@ export const SIGNATURE_OPTIONS = { legacy: true, tolerance: 1800, maxNonces: 2_0
 export function benchApps (): AppRecord[] {
   return [
     { slug: CALLER, algorithm: 'HMAC_SHA256', privateKey: HMAC_SECRET_HEX, requireAnAgreement: false },
+    { slug: CALLER_ED25519, algorithm: 'ED25519', publicKey: ED25519_PUBLIC_PEM, requireAnAgreement: false },
     { slug: SIGNER_HMAC, algorithm: 'HMAC_SHA256', strategy: 'SIGNATURE', privateKey: HMAC_SECRET_HEX, requireAnAgreement: false },
     { slug: SIGNER_ED25519, algorithm: 'ED25519', strategy: 'SIGNATURE', publicKey: ED25519_PUBLIC_PEM, requireAnAgreement: false },
     { slug: SIGNER_LEGACY, algorithm: 'HMAC_SHA256', strategy: 'SIGNATURE', privateKey: HMAC_SECRET_HEX, requireAnAgreement: false }
@@ -62,6 +97,8 @@ export const TARGET_ED25519: AppRecord = { slug: APP_NAME, algorithm: 'ED25519',
 export interface GrowthConfig {
   apps: number
   scopes: number
+  /** Where the apps live: MemoryStore (default) or PostgresStore. */
+  store?: 'memory' | 'postgres'
 }
 
 /** Scope names are letters only (`action:data`): the n-th scope of a growth route. */

@@ -6,6 +6,7 @@
  */
 import Fastify, { type FastifyInstance } from 'fastify'
 import { loadPackage } from './package.js'
+import { httpMessageSignaturesRoute, joseRoute } from './peers.js'
 import {
   APP_NAME, BEARER_TOKEN, benchApps, growthApps, growthScope, HMAC_SECRET_HEX, ROUTE_SCOPE, SIGNATURE_OPTIONS,
   type GrowthConfig, type ScenarioName
@@ -56,8 +57,17 @@ async function build (config: ServerConfig): Promise<FastifyInstance> {
       app.get('/', handler)
       break
     }
+    case 'jose-hs256':
+    case 'jose-eddsa':
+      await joseRoute(app, config.scenario === 'jose-hs256' ? 'HS256' : 'EdDSA', handler)
+      break
+    case 'hms-hmac':
+    case 'hms-ed25519':
+      await httpMessageSignaturesRoute(app, config.scenario === 'hms-hmac' ? 'hmac-sha256' : 'ed25519', handler)
+      break
     case 'jwt-cached':
     case 'jwt-cold':
+    case 'jwt-cold-ed25519':
       await protectedByPlugin(app, { store: new MemoryStore({ apps: benchApps() }) }, [ROUTE_SCOPE])
       break
     case 'signature-hmac':
@@ -75,7 +85,11 @@ async function build (config: ServerConfig): Promise<FastifyInstance> {
     case 'growth': {
       const growth = config.growth!
       const scopes = Array.from({ length: growth.scopes }, (_, i) => growthScope(i))
-      await protectedByPlugin(app, { store: new MemoryStore({ apps: growthApps(growth) }) }, scopes)
+      const apps = growthApps(growth)
+      const store = growth.store === 'postgres'
+        ? await (await import('./postgres.js')).postgresStore(loadPackage() as unknown as Record<string, unknown>, config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test', apps, `bench_growth_${growth.apps}_${growth.scopes}`)
+        : new MemoryStore({ apps })
+      await protectedByPlugin(app, { store }, scopes)
       break
     }
     default:

@@ -1,0 +1,72 @@
+'use strict'
+/**
+ * The process that bench/instructions.ts runs under valgrind's callgrind: plain CommonJS on the
+ * BUILT package (no TypeScript loader under valgrind), V8 on one thread (--single-threaded), so
+ * that the instruction count of a call is the same from run to run.
+ *
+ * Protocol (lines): it prints `ready <path>` once a path is warmed up, waits for `go`, makes
+ * `count` calls of the scope hook, prints `done <path>` and waits for `go` again. The parent
+ * zeroes callgrind's counters before `go` and dumps them after `done`: each dump holds the
+ * instructions of `count` calls, and nothing else but the line exchange itself.
+ * argv: <count> <warm-up> <json of requests by path>, where each path is a list of header sets.
+ */
+const { createInterface } = require('node:readline')
+const { readFileSync } = require('node:fs')
+const { join } = require('node:path')
+const { getHeapSpaceStatistics } = require('node:v8')
+const Fastify = require('fastify')
+
+const root = join(__dirname, '..')
+const linkedServices = require(join(root, 'dist', 'plugin', 'cjs.js'))
+const [count, warmup, requestsFile] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]]
+const { apps, appName, scope, signature, paths } = JSON.parse(readFileSync(requestsFile, 'utf8'))
+
+const reply = { header () { return this } }
+const log = { error () {}, warn () {}, info () {} }
+/** Header strings as Node's HTTP parser gives them: flat, not concatenated. */
+const flat = (text) => Buffer.from(text, 'latin1').toString('latin1')
+function fakeRequest (given) {
+  const rawHeaders = Object.entries(given).flat().map(flat)
+  const headers = Object.fromEntries(Object.entries(given).map(([name, value]) => [flat(name.toLowerCase()), flat(value)]))
+  return { headers, raw: { url: '/', method: 'GET', rawHeaders }, method: 'GET', url: '/', protocol: 'http', log, app: null, token: null }
+}
+
+function newSpaceUsed () {
+  return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_used_size
+}
+
+async function main () {
+  const app = Fastify()
+  await app.register(linkedServices, { appName, store: new linkedServices.MemoryStore({ apps }), signature })
+  const hook = app.scope([scope])
+  await app.ready()
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
+  for (const { name, requests } of paths) {
+    const built = requests.map(fakeRequest)
+    const call = async (i) => {
+      const request = built[i % built.length]
+      request.app = null
+      await hook.call(app, request, reply)
+      if (request.app === null) throw new Error(`${name}: call ${i} was not authenticated`)
+    }
+    for (let i = 0; i < warmup; i++) await call(i)
+    // A full collection first, and a young generation larger than what `count` calls allocate:
+    // no collection runs inside the measured calls, whose count is then the same from run to run
+    // (the collector's share shows in the bytes allocated per call instead).
+    global.gc()
+    const before = newSpaceUsed()
+    process.stdout.write(`ready ${name}\n`)
+    await lines.next()
+    for (let i = warmup; i < warmup + count; i++) await call(i)
+    const allocated = newSpaceUsed() - before
+    process.stdout.write(`done ${name} ${allocated}\n`)
+    await lines.next()
+  }
+  await app.close()
+  process.exit(0)
+}
+
+main().catch((error) => {
+  process.stderr.write(String(error && error.stack) + '\n')
+  process.exit(1)
+})

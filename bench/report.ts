@@ -1,0 +1,165 @@
+/**
+ * bench/README.md, written by `npm run bench` from the run's results: the method, the machine,
+ * the headline (server CPU each scenario adds over `bare`, next to the best peer for the same
+ * job), the second view (throughput, latency), the targets, instruction counts, growth, memory
+ * and micro-benchmarks. Nothing in it is written by hand: a new run rewrites all of it.
+ */
+import type { InstructionResults } from './instructions.js'
+import type { MemoryResults } from './memory.js'
+import type { MicroResults } from './micro.js'
+import { DESCRIPTIONS, JOBS, type ScenarioName } from './scenarios.js'
+import { addedRatio, measured, type Judged, type ScenarioResult, type Verdict } from './targets.js'
+
+export interface GrowthRow {
+  store: string
+  apps: number
+  scopes: number
+  callers: string
+  distinctCallers: number
+  rps: number
+  cpuUsPerReq: number
+  addedCpuUs: number
+  serverRssMb: number
+}
+
+export interface Report extends Judged {
+  machine: Record<string, unknown>
+  node: string
+  date: string
+  settings: Record<string, unknown> & { mode: string, rounds: number, seconds: number, warmupSeconds: number, connections: number }
+  micro?: MicroResults
+  growth?: GrowthRow[]
+  memory?: MemoryResults
+  instructions?: InstructionResults
+  targets: Verdict[]
+}
+
+const METHOD = `## Method
+
+- **Real servers, one run.** Every scenario is a Fastify server in a child process of its own
+  (\`bench/server.ts\`, 127.0.0.1, port 0) serving the same trivial route (\`GET /\` →
+  \`{ hello: 'world' }\`); only what stands in front of the route changes. The plugin is the BUILT
+  package (\`dist/\`, rebuilt first when stale), as users run it. The load generator is autocannon
+  (programmatic, in the runner's process: 50 connections, pipelining 1).
+- **The figure: server CPU added per request.** Each server reports its own \`process.cpuUsage()\`
+  over IPC right before and after the measured run, so the load generator's CPU never counts.
+  On a 2-core machine the generator is the limit for cheap routes and throughput ratios sit near
+  1 whatever the plugin costs; the CPU a scheme adds over \`bare\` in the same round does not.
+  The headline compares it with what the peers a user would pick instead add for the same job
+  (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each set up as its docs recommend, in
+  its fastest documented configuration: \`bench/peers.ts\`). Throughput and latency are the second
+  view.
+- **Alternation.** Scenarios run in rounds (full run: 5 rounds × 5 s after a 2 s warm-up; the order
+  rotates from round to round), each on a fresh server, so machine drift hits all alike. Figures
+  relative to \`bare\` are taken within a round; tables show medians over rounds.
+- **Fresh requests are made beforehand.** New tokens and signed requests (each with its own nonce)
+  are made before each measured run, so that signing never loads the generator; should a pool run
+  out, requests are signed on the spot and counted (\`signedDuringRun\`). Signed scenarios run with a
+  30-minute window and a nonce store that holds the whole run.
+- **Foreign load.** The runner reads the machine's busy time (\`/proc/stat\`) around each run; when
+  other processes took more than 0.15 core, the run is measured again (up to 4 times; the quietest
+  is kept).
+- **Instructions** (\`npm run bench -- --instructions\`, and in every full run where valgrind is
+  installed): instructions per call of the scope hook, counted by valgrind's callgrind in one
+  process (\`bench/instructions.ts\`): V8 on one thread, a full GC before each path and a young
+  generation larger than the measured calls allocate, so no collection runs among them; the count
+  repeats from run to run to well under a percent on a busy machine, which timings cannot. The
+  collector's share shows as bytes allocated per call.
+- **Micro-benchmarks** (\`bench/micro.ts\`) call the preHandler that \`scope()\` returns, and the
+  primitives beneath it, in a process of their own; **memory** floods (\`bench/memory.ts\`) send a
+  million distinct tokens and nonces and read the heap after a full GC.
+
+\`npm run bench -- --quick\` (1 round × 2 s, a shorter growth, micro and memory run) is a smoke
+check of about two minutes that judges the same targets; it writes \`bench/.tmp/\`. A run with any
+other option (\`--rounds=N --seconds=N --only=a,b --no-growth --no-micro --no-memory
+--no-instructions\`) writes \`bench/.tmp/\` too, so that this page and \`bench/results.json\` are
+always those of a whole default run. \`node --import tsx bench/targets.ts\` judges
+\`bench/results.json\` again; \`node --import tsx bench/profile.ts <scenario>\` profiles one server.`
+
+const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
+
+function headline (results: Report): string {
+  const rows = ['| job | this plugin | adds (µs/req) | best peer | peer adds (µs/req) | ratio |', '|---|---|---:|---|---:|---:|']
+  for (const job of Object.values(JOBS)) {
+    const ours = measured(results, job.ours)
+    const ratio = addedRatio(results, job.ours, job.peers)
+    const peer = ratio === undefined ? undefined : measured(results, ratio.peer)
+    if (ours === undefined || ratio === undefined || peer === undefined) continue
+    rows.push(`| ${job.label} | \`${job.ours}\` | ${fixed(ours.addedCpuUs, 1)} | \`${ratio.peer}\` | ${fixed(peer.addedCpuUs, 1)} | ${fixed(ratio.ratio, 2)}× |`)
+  }
+  const cached = measured(results, 'jwt-cached')
+  if (cached !== undefined) rows.push(`| a repeated JWT (the normal case between services) | \`jwt-cached\` | ${fixed(cached.addedCpuUs, 1)} | | | |`)
+  return rows.join('\n')
+}
+
+function scenarioTable (results: Report): string {
+  const rows = ['| scenario | what it is | server CPU µs/req | added over bare | req/s | p50 ms | p99 ms |', '|---|---|---:|---:|---:|---:|---:|']
+  for (const [name, entry] of Object.entries(results.scenarios)) {
+    const description = DESCRIPTIONS[name as ScenarioName] ?? ''
+    if ('skipped' in entry) { rows.push(`| \`${name}\` | ${description} | skipped: ${entry.skipped} | | | | |`); continue }
+    const s = entry as ScenarioResult
+    rows.push(`| \`${name}\` | ${description} | ${fixed(s.cpuUsPerReq, 1)} | ${name === 'bare' ? '—' : fixed(s.addedCpuUs, 1)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} |`)
+  }
+  return rows.join('\n')
+}
+
+function sections (results: Report): string[] {
+  const out: string[] = []
+  if (results.instructions !== undefined) {
+    const i = results.instructions
+    out.push(`## Instructions per call of the scope hook\n\n${i.tool}, ${i.count} calls per path after ${i.warmup} warm-up calls:\n\n` +
+      '| path | instructions per call | bytes allocated per call |\n|---|---:|---:|\n' +
+      Object.keys(i.perCall).map((path) => `| ${path} | ${i.perCall[path]} | ${i.allocatedPerCall[path]} |`).join('\n'))
+  }
+  if (results.growth !== undefined && results.growth.length > 0) {
+    out.push('## Cost as the work grows\n\nJWT app-level calls from apps that require an agreement (the route\'s scopes are checked), ' +
+      'default `cache.max` (10 000 apps); added server CPU per request over `bare` of the same run:\n\n' +
+      '| store | apps in store | scopes on route | callers | server CPU µs/req | added over bare | req/s | server RSS MB |\n|---|---:|---:|---|---:|---:|---:|---:|\n' +
+      results.growth.map((g) => `| ${g.store} | ${g.apps} | ${g.scopes} | ${g.callers === 'one' ? 'one app' : `spread over ${g.distinctCallers} apps`} | ${fixed(g.cpuUsPerReq, 1)} | ${fixed(g.addedCpuUs, 1)} | ${g.rps} | ${g.serverRssMb} |`).join('\n'))
+  }
+  if (results.memory !== undefined) {
+    const m = results.memory
+    out.push('## Memory\n\nA process of its own (`--expose-gc`); heap after a full GC:\n\n' +
+      '| flood | bound | heap retained | per entry at the bound | growth once the bound is reached | peak heap (no GC) |\n|---|---:|---:|---:|---:|---:|\n' +
+      ([['distinct tokens, each sent twice, through the scope hook', m.tokens], ['distinct nonces into the configured nonce store', m.nonces]] as const)
+        .map(([what, f]) => `| ${f.count} ${what} | ${f.bound} | ${fixed(f.retainedBytes / 1048576, 1)} MB | ${Math.round(f.retainedBytes / f.bound)} B | ${fixed(f.growthPastBoundBytes / 1048576, 1)} MB | ${fixed(f.peakHeapBytes / 1048576, 0)} MB |`).join('\n'))
+  }
+  if (results.micro !== undefined) {
+    const micro = results.micro
+    out.push('## Micro-benchmarks\n\nns per operation; plugin cases call the preHandler returned by `scope()` directly:\n\n| path | case | ns/op |\n|---|---|---:|\n' +
+      Object.values(micro.cases).map((c) => `| ${c.group} | ${c.name} | ${c.nsPerOp} |`).join('\n') +
+      `\n\nEd25519: the plugin's path / raw \`crypto.verify\` = ${micro.ed25519PathRatio} (JWT path ${micro.ed25519JwtPathRatio}); tweetnacl / raw = ${micro.tweetnaclRatio}.`)
+  }
+  return out
+}
+
+export function renderReport (results: Report, files: { json: string, svg: string }): string {
+  const m = results.machine
+  const s = results.settings
+  return [
+    '# Benchmark',
+    '',
+    `<!-- Written by \`npm run bench\` (bench/report.ts) from ${files.json}: edit the generator, not this file. -->`,
+    '',
+    `${String(m.cpu)}, ${String(m.cores)} cores, ${String(m.memoryGb)} GB, ${String(m.os)}, Node ${results.node}; ` +
+      `${s.mode} run of ${results.date.slice(0, 16).replace('T', ' ')} UTC (${s.rounds} round(s) × ${s.seconds} s, ${s.connections} connections).`,
+    '',
+    '## Headline: server CPU added per request',
+    '',
+    headline(results),
+    '',
+    '## Targets',
+    '',
+    '| target | measured | verdict |\n|---|---|---|\n' + results.targets.map((v) => `| ${v.target} | ${v.value} | ${v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'MISS'} |`).join('\n'),
+    '',
+    '## Every scenario',
+    '',
+    scenarioTable(results),
+    '',
+    `![Server CPU added per request over bare](${files.svg})`,
+    '',
+    ...sections(results).flatMap((section) => [section, '']),
+    METHOD,
+    ''
+  ].join('\n')
+}

@@ -1,0 +1,43 @@
+/**
+ * The benchmark's verdicts (bench/targets.ts): what a scenario adds over bare, compared with the
+ * cheapest peer for the same job round by round, then the median; a missing scenario is judged
+ * "not measured", never passed.
+ */
+import { strict as assert } from 'node:assert'
+import { test } from 'node:test'
+import { addedRatio, judge, type Judged } from '../bench/targets.js'
+
+function scenario (added: number[]): { rps: number, p50Ms: number, p99Ms: number, cpuUsPerReq: number, ratioToBare: number, addedCpuUs: number, rounds: Array<{ rps: number, cpuUsPerReq: number, addedCpuUs: number }> } {
+  const sorted = [...added].sort((a, b) => a - b)
+  return { rps: 1, p50Ms: 1, p99Ms: 1, cpuUsPerReq: 20, ratioToBare: 1, addedCpuUs: sorted[Math.floor(sorted.length / 2)], rounds: added.map((a) => ({ rps: 1, cpuUsPerReq: 20 + a, addedCpuUs: a })) }
+}
+
+test('the ratio is taken against the cheapest peer, per round, then the median', () => {
+  const results: Judged = {
+    scenarios: {
+      'jwt-cold': scenario([10, 12, 30]),
+      'fastify-jwt': scenario([40, 40, 40]),
+      'jose-hs256': scenario([20, 24, 30])
+    }
+  }
+  const found = addedRatio(results, 'jwt-cold', ['fastify-jwt', 'jose-hs256'])
+  assert.equal(found?.peer, 'jose-hs256')
+  assert.equal(found?.ratio, 0.5) // rounds: 10/20, 12/24, 30/30 -> median 0.5
+})
+
+test('targets pass and miss on the figures, and a missing peer is not measured', () => {
+  const verdicts = judge({
+    scenarios: {
+      'jwt-cold': scenario([7, 7, 7]),
+      'fastify-jwt': scenario([20, 20, 20]),
+      'signature-hmac': scenario([10, 10, 10]),
+      'jwt-cached': scenario([1.6, 1.6, 1.6])
+    },
+    micro: { ed25519PathRatio: 1.05 }
+  })
+  const byTarget = Object.fromEntries(verdicts.map((v) => [v.target.split(' ')[0] + (v.target.includes('Ed25519') ? '-ed' : ''), v.pass]))
+  assert.equal(byTarget['jwt-cold'], true) // 0.35x
+  assert.equal(byTarget['signature-hmac'], null) // no http-message-signatures run
+  assert.equal(byTarget['jwt-cached'], false) // 1.6 us > 1.5 us
+  assert.equal(byTarget['Ed25519-ed'], true)
+})
