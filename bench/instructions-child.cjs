@@ -5,15 +5,15 @@
  * that the instruction count of a call is the same from run to run.
  *
  * Protocol (lines): it prints `ready <path>` once a path is warmed up, waits for `go`, makes
- * `count` calls of the scope hook, prints `done <path>` and waits for `go` again. The parent
- * zeroes callgrind's counters before `go` and dumps them after `done`: each dump holds the
- * instructions of `count` calls, and nothing else but the line exchange itself.
+ * `count` calls of the scope hook, prints `done <path>` and waits for `again` (another window of
+ * the same path) or `next`. The parent zeroes callgrind's counters before `go` and dumps them
+ * after `done`: each dump holds the instructions of `count` calls, and nothing else but the line
+ * exchange itself.
  * argv: <count> <warm-up> <json of requests by path>, where each path is a list of header sets.
  */
 const { createInterface } = require('node:readline')
 const { readFileSync } = require('node:fs')
 const { join } = require('node:path')
-const { getHeapSpaceStatistics } = require('node:v8')
 const Fastify = require('fastify')
 
 const root = join(__dirname, '..')
@@ -31,10 +31,6 @@ function fakeRequest (given) {
   return { headers, raw: { url: '/', method: 'GET', rawHeaders }, method: 'GET', url: '/', protocol: 'http', log, app: null, token: null }
 }
 
-function newSpaceUsed () {
-  return getHeapSpaceStatistics().find((space) => space.space_name === 'new_space').space_used_size
-}
-
 async function main () {
   const app = Fastify()
   await app.register(linkedServices, { appName, store: new linkedServices.MemoryStore({ apps }), signature })
@@ -50,17 +46,17 @@ async function main () {
       if (request.app === null) throw new Error(`${name}: call ${i} was not authenticated`)
     }
     for (let i = 0; i < warmup; i++) await call(i)
-    // A full collection first, and a young generation larger than what `count` calls allocate:
-    // no collection runs inside the measured calls, whose count is then the same from run to run
-    // (the collector's share shows in the bytes allocated per call instead).
-    global.gc()
-    const before = newSpaceUsed()
-    process.stdout.write(`ready ${name}\n`)
-    await lines.next()
-    for (let i = warmup; i < warmup + count; i++) await call(i)
-    const allocated = newSpaceUsed() - before
-    process.stdout.write(`done ${name} ${allocated}\n`)
-    await lines.next()
+    // Windows of `count` calls until the parent has seen the count settle (it answers `again`
+    // while the JIT is still at work, `next` once two windows agree).
+    let next = warmup
+    for (;;) {
+      process.stdout.write(`ready ${name}\n`)
+      await lines.next()
+      for (const end = next + count; next < end; next++) await call(next)
+      process.stdout.write(`done ${name}\n`)
+      const { value } = await lines.next()
+      if (value !== 'again') break
+    }
   }
   await app.close()
   process.exit(0)

@@ -3,11 +3,13 @@
  * valgrind's callgrind (a count, not a time: the same for the same code on a busy machine, to
  * within a fraction of a percent). One process (bench/instructions-child.cjs, the BUILT package,
  * V8 on one thread) warms each path up, then makes `count` calls between a zeroing and a dump
- * of callgrind's counters; instructions per call = the dump's total / count.
+ * of callgrind's counters. Instructions per call = (the dump's total − what the garbage collector
+ * and the JIT compiler took, by their C++ symbols) / count; the collector's share is reported
+ * beside it.
  * Alone: `node --import tsx bench/instructions.ts [count]`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -15,18 +17,25 @@ import { loadSigners } from './package.js'
 import { APP_NAME, benchApps, CALLER, ROUTE_SCOPE, SIGNATURE_OPTIONS, SIGNER_HMAC, SIGNER_LEGACY, TARGET_HMAC } from './scenarios.js'
 
 export interface InstructionResults {
-  /** Instructions per call of the scope hook, by path. */
+  /** Instructions per call of the scope hook, by path: the call's own work (JS, builtins, crypto), without the collector and the JIT compiler. */
   perCall: Record<string, number>
-  /** Bytes of heap allocated per call (young generation, no collection in between). */
-  allocatedPerCall: Record<string, number>
+  /** Instructions per call that the garbage collector took (what the call's allocations cost). */
+  collectorPerCall: Record<string, number>
+  /** Share of the measured window the JIT compiler took (left out of perCall; near 0 once warm). */
+  compilerShare: Record<string, number>
+  /** Windows measured per path (the count is the last; a path is measured until two windows agree). */
+  windows: Record<string, number>
+  /** Paths whose count had not settled after MAX_WINDOWS windows (their figure is less sure). */
+  unsettled: string[]
   count: number
   warmup: number
   tool: string
 }
 
 const AUTHORITY = '127.0.0.1:3000'
-/** Young generation size (MB): larger than what the measured calls allocate, so that no collection runs among them. */
-const SEMI_SPACE_MB = 256
+/** Two windows in a row whose counts differ by at most this fraction: the path has settled. */
+const SETTLED = 0.005
+const MAX_WINDOWS = 8
 
 export function valgrindAvailable (): boolean {
   return spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0
@@ -51,31 +60,56 @@ function requests (total: number): Array<{ name: string, requests: Array<Record<
   ]
 }
 
-/** The total of the events line of a callgrind dump (instructions: `--collect` counts Ir only). */
-function dumpTotal (file: string): number {
-  const match = /^(?:summary|totals): (\d+)/m.exec(readFileSync(file, 'utf8'))
-  if (match === null) throw new Error(`no totals in ${file}`)
-  return Number(match[1])
+/** Inclusive instruction counts of the functions that are not the call's own work. */
+const COLLECTOR = /v8::internal::Heap::CollectGarbage\(/
+const COMPILER = /v8::internal::Compiler::Compile(Optimized)?\(|BaselineBatchCompiler::CompileBatch\(/
+
+interface DumpSplit {
+  total: number
+  collector: number
+  compiler: number
 }
 
-export async function countInstructions (count = 2000, warmup = 3000): Promise<InstructionResults> {
+/**
+ * A dump's total, and what the collector and the JIT compiler took of it (inclusive counts from
+ * callgrind_annotate; V8's own C++ functions carry symbols, JIT code does not).
+ */
+function splitDump (file: string): DumpSplit {
+  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  const count = (line: string): number => Number(line.trim().split(/\s+/)[0].replace(/,/g, ''))
+  let total = NaN
+  let collector = 0
+  let compiler = 0
+  for (const line of text.split('\n')) {
+    if (line.includes('PROGRAM TOTALS')) total = count(line)
+    else if (COLLECTOR.test(line)) collector = Math.max(collector, count(line))
+    else if (COMPILER.test(line)) compiler += count(line)
+  }
+  if (!Number.isFinite(total)) throw new Error(`no totals in ${file}`)
+  return { total, collector, compiler }
+}
+
+export async function countInstructions (count = 1000, warmup = 5000): Promise<InstructionResults> {
   const dir = mkdtempSync(join(tmpdir(), 'ls-callgrind-'))
   try {
-    const paths = requests(count + warmup)
+    const paths = requests(warmup + count * MAX_WINDOWS)
     const requestsFile = join(dir, 'requests.json')
     writeFileSync(requestsFile, JSON.stringify({ apps: benchApps(), appName: APP_NAME, scope: ROUTE_SCOPE, signature: SIGNATURE_OPTIONS, paths }))
     const child = spawn('valgrind', [
       '--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.out')}`, '--dump-instr=no', '--compress-strings=no',
-      process.execPath, '--single-threaded', '--expose-gc', `--min-semi-space-size=${SEMI_SPACE_MB}`, `--max-semi-space-size=${SEMI_SPACE_MB}`, join(__dirname, 'instructions-child.cjs'), String(count), String(warmup), requestsFile
+      process.execPath, '--single-threaded', '--no-concurrent-recompilation', join(__dirname, 'instructions-child.cjs'), String(count), String(warmup), requestsFile
     ], { stdio: ['pipe', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)))
     const perCall: Record<string, number> = {}
-    const allocatedPerCall: Record<string, number> = {}
+    const collectorPerCall: Record<string, number> = {}
+    const seen = new Map<string, number>()
+    const unsettled: string[] = []
+    const compilerShare: Record<string, number> = {}
     const control = (...args: string[]): void => { execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' }) }
     for await (const line of createInterface({ input: child.stdout })) {
-      const [event, name, allocated] = line.split(' ')
+      const [event, name] = line.split(' ')
       if (event === 'ready') {
         control('--zero')
         child.stdin.write('go\n')
@@ -84,19 +118,27 @@ export async function countInstructions (count = 2000, warmup = 3000): Promise<I
         control(`--dump=${name}`)
         const dump = readdirSync(dir).find((file) => file.startsWith('cg.out') && !before.has(file))
         if (dump === undefined) throw new Error(`callgrind wrote no dump for ${name}`)
-        perCall[name] = Math.round(dumpTotal(join(dir, dump)) / count)
-        // A negative or implausible figure means a collection ran among the calls.
-        const bytes = Number(allocated)
-        if (!(bytes > 0)) throw new Error(`${name}: a garbage collection ran among the measured calls; raise SEMI_SPACE_MB`)
-        allocatedPerCall[name] = Math.round(bytes / count)
-        child.stdin.write('go\n')
+        const split = splitDump(join(dir, dump))
+        const own = (split.total - split.collector - split.compiler) / count
+        const windows = (seen.get(name) ?? 0) + 1
+        seen.set(name, windows)
+        const previous = perCall[name]
+        perCall[name] = Math.round(own)
+        collectorPerCall[name] = Math.round(split.collector / count)
+        compilerShare[name] = Math.round(split.compiler / split.total * 1000) / 1000
+        // Settled: two windows in a row within SETTLED of each other, with the compiler idle.
+        const settled = previous !== undefined && Math.abs(own - previous) / previous <= SETTLED && split.compiler / split.total < 0.005
+        if (!settled && windows >= MAX_WINDOWS) unsettled.push(name)
+        child.stdin.write(settled || windows >= MAX_WINDOWS ? 'next\n' : 'again\n')
       }
     }
     const code = await exited
     if (code !== 0) throw new Error(`the callgrind run failed (${String(code)}): ${stderr.split('\n').filter((l) => !l.startsWith('==')).join('\n').slice(-2000)}`)
-    return { perCall, allocatedPerCall, count, warmup, tool: `callgrind (${spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout.trim()})` }
+    return { perCall, collectorPerCall, compilerShare, unsettled, windows: Object.fromEntries(seen), count, warmup, tool: `callgrind (${spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout.trim()})` }
   } finally {
-    rmSync(dir, { recursive: true, force: true })
+    // BENCH_KEEP_CALLGRIND=1 keeps the dumps, for callgrind_annotate.
+    if (process.env.BENCH_KEEP_CALLGRIND === '1') process.stderr.write(`callgrind dumps kept in ${dir}\n`)
+    else rmSync(dir, { recursive: true, force: true })
   }
 }
 

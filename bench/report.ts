@@ -108,8 +108,8 @@ function sections (results: Report): string[] {
   if (results.instructions !== undefined) {
     const i = results.instructions
     out.push(`## Instructions per call of the scope hook\n\n${i.tool}, ${i.count} calls per path after ${i.warmup} warm-up calls:\n\n` +
-      '| path | instructions per call | bytes allocated per call |\n|---|---:|---:|\n' +
-      Object.keys(i.perCall).map((path) => `| ${path} | ${i.perCall[path]} | ${i.allocatedPerCall[path]} |`).join('\n'))
+      '| path | instructions per call | garbage collector, per call | JIT compiler share of the window |\n|---|---:|---:|---:|\n' +
+      Object.keys(i.perCall).map((path) => `| ${path} | ${i.perCall[path]} | ${i.collectorPerCall[path]} | ${(i.compilerShare[path] * 100).toFixed(1)} % |`).join('\n'))
   }
   if (results.growth !== undefined && results.growth.length > 0) {
     out.push('## Cost as the work grows\n\nJWT app-level calls from apps that require an agreement (the route\'s scopes are checked), ' +

@@ -323,7 +323,7 @@ function table (scenarios: Record<string, ScenarioResult | { skipped: string }>)
 function printInstructions (results: InstructionResults): void {
   console.log(`\ninstructions per call of the scope hook (${results.tool}, ${results.count} calls each):`)
   for (const [path, count] of Object.entries(results.perCall)) {
-    console.log(`  ${path.padEnd(14)} ${String(count).padStart(9)} instructions  ${String(results.allocatedPerCall[path]).padStart(7)} bytes allocated`)
+    console.log(`  ${path.padEnd(14)} ${String(count).padStart(9)} instructions  (+${results.collectorPerCall[path]} in the collector; compiler ${(results.compilerShare[path] * 100).toFixed(1)} % of the window)`)
   }
 }
 
