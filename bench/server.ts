@@ -5,7 +5,7 @@
  * (process.cpuUsage()) and memory, so that the load generator's CPU never counts.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import { loadPackage } from './package.js'
+import { loadPackage, loadPostgresEntry } from './package.js'
 import {
   APP_NAME, BEARER_TOKEN, benchApps, growthApps, growthScope, HMAC_SECRET_HEX, ROUTE_SCOPE, SIGNATURE_OPTIONS,
   type GrowthConfig, type ScenarioName
@@ -66,7 +66,7 @@ async function build (config: ServerConfig): Promise<FastifyInstance> {
       await protectedByPlugin(app, { store: new MemoryStore({ apps: benchApps() }), signature: SIGNATURE_OPTIONS }, [ROUTE_SCOPE])
       break
     case 'jwt-cached-postgres': {
-      const pkg = loadPackage() as unknown as Record<string, unknown>
+      const pkg = loadPostgresEntry()
       const { postgresStore } = await import('./postgres.js')
       const store = await postgresStore(pkg, config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test')
       await protectedByPlugin(app, { store }, [ROUTE_SCOPE])

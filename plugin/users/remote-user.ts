@@ -89,7 +89,7 @@ export async function fetchRemoteUser (options: FetchRemoteUserOptions): Promise
   let status: number
   let bytes: Buffer
   try {
-    const undici = loadUndici()
+    const undici = loadUndici('resolveRemoteUsers')
     const response = await undici.request(url, {
       dispatcher: options.dispatcher ?? undici.getGlobalDispatcher(),
       method: 'GET',
