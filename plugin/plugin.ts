@@ -33,8 +33,10 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   const ctx: AuthContext = { config, storeCache, tokenCache }
   await storeCache.subscribe()
 
-  fastify.decorateRequest('app', null)
-  fastify.decorateRequest('token', null)
+  // Null until a scope hook has passed, though typed non-null for scoped routes (types/index.ts):
+  // Fastify's overload for a null decoration takes the (empty) dependency list.
+  fastify.decorateRequest('app', null, [])
+  fastify.decorateRequest('token', null, [])
   fastify.decorateRequest('getUser', function (this: FastifyRequest): Promise<UserRecord | null> {
     return getUser(this, ctx)
   })

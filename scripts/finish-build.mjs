@@ -18,17 +18,34 @@ const require = createRequire(import.meta.url)
 const compiled = require('../dist/plugin/index.js')
 const valueNames = Object.keys(compiled).filter((name) => name !== 'default' && name !== '__esModule')
 
-/** Every name the root declarations export (values and types), from the compiler itself. */
-function declaredNames (file) {
+/**
+ * Every name the root declarations export, from the compiler itself: values (classes, functions,
+ * the errors namespace) and type-only names with their type parameters.
+ */
+function declaredExports (file) {
   const program = ts.createProgram([file], { module: ts.ModuleKind.Node16, moduleResolution: ts.ModuleResolutionKind.Node16, skipLibCheck: true, noEmit: true })
   const checker = program.getTypeChecker()
   const symbol = checker.getSymbolAtLocation(program.getSourceFile(file))
-  return checker.getExportsOfModule(symbol).map((exported) => exported.name).filter((name) => name !== 'default').sort()
+  return checker.getExportsOfModule(symbol).filter((exported) => exported.name !== 'default').map((exported) => {
+    const target = exported.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(exported) : exported
+    const declaration = target.declarations?.[0]
+    const parameters = declaration !== undefined && 'typeParameters' in declaration && declaration.typeParameters !== undefined
+      ? declaration.typeParameters.map((parameter) => parameter.name.text)
+      : []
+    return { name: exported.name, parameters }
+  }).sort((a, b) => a.name.localeCompare(b.name))
 }
 
-const allNames = declaredNames('dist/plugin/index.d.ts')
+/** A namespace member for one export: an alias of a value, a type alias of a type-only name. */
+function member ({ name, parameters }) {
+  if (valueNames.includes(name)) return `  export import ${name} = linked.${name}`
+  if (parameters.length > 0) throw new Error(`finish-build: ${name} has type parameters; give it a hand-written alias`)
+  return `  export type ${name} = linked.${name}`
+}
+
+const declared = declaredExports('dist/plugin/index.d.ts')
 for (const name of valueNames) {
-  if (!allNames.includes(name)) throw new Error(`finish-build: ${name} is exported at run time but not declared`)
+  if (!declared.some((entry) => entry.name === name)) throw new Error(`finish-build: ${name} is exported at run time but not declared`)
 }
 
 writeFileSync('dist/plugin/cjs.js', `'use strict'
@@ -49,7 +66,7 @@ type LinkedServicesPlugin = typeof linked.default
 declare function linkedServices (...params: Parameters<LinkedServicesPlugin>): ReturnType<LinkedServicesPlugin>
 
 declare namespace linkedServices {
-${allNames.filter((name) => name !== 'linkedServices').map((name) => `  export import ${name} = linked.${name}`).join('\n')}
+${declared.filter((entry) => entry.name !== 'linkedServices').map(member).join('\n')}
   export const linkedServices: LinkedServicesPlugin
   export { linkedServices as default }
 }
