@@ -8,7 +8,6 @@ import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { publint } from 'publint'
 import { cleanupPacked, packPackage, ROOT } from './helpers/packed.js'
 
 after(cleanupPacked)
@@ -50,6 +49,7 @@ test('@arethetypeswrong/cli finds no problem for the root and the subpaths', () 
 })
 
 test('publint finds nothing to report, not even a suggestion', async () => {
+  const { publint } = await import('publint')
   const tarball = new Uint8Array(readFileSync(packPackage().tarball)).buffer
   // pkgDir: the folder inside the tarball.
   const { messages } = await publint({ pkgDir: 'package', pack: { tarball }, level: 'suggestion', strict: true })
