@@ -59,7 +59,7 @@ before(() => {
 
   withBackends = linkedConsumer('types-backends')
   writeFileSync(join(withBackends, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }))
-  for (const file of ['backends.mts', 'backends.cts']) copyFileSync(join(FIXTURES, file), join(withBackends, file))
+  for (const file of ['backends.mts', 'backends.cts', 'augment.mts', 'augment.cts']) copyFileSync(join(FIXTURES, file), join(withBackends, file))
 })
 
 after(cleanupPacked)
@@ -73,8 +73,8 @@ test('bundler: the README example compiles', () => {
   tsc(rootOnly, { module: 'esnext', moduleResolution: 'bundler' }, ['readme-bundler.ts'])
 })
 
-test('subpaths /postgres and /redis type from ESM and CommonJS (with pg, @types/pg, ioredis installed)', () => {
-  tsc(withBackends, { module: 'nodenext', moduleResolution: 'nodenext' }, ['backends.mts', 'backends.cts'])
+test('subpaths /postgres and /redis type from ESM and CommonJS (with pg, @types/pg, ioredis installed); LinkedUserTypes merges from both', () => {
+  tsc(withBackends, { module: 'nodenext', moduleResolution: 'nodenext' }, ['backends.mts', 'backends.cts', 'augment.mts', 'augment.cts'])
 })
 
 test('node10 (moduleResolution "node"): the root and the subpaths resolve to typed CommonJS', () => {
