@@ -6,7 +6,7 @@
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync } from 'node:child_process'
+import { execFileSync, spawnSync } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { cleanupPacked, packPackage, ROOT } from './helpers/packed.js'
@@ -81,4 +81,13 @@ test('a backend whose package is missing is named with the command that installs
     assert.equal(result[attempt].code, 'FST_LINKED_SERVICES_MISSING_PEER_DEPENDENCY', attempt)
     assert.ok(result[attempt].message.includes(`npm install ${name}`), `${attempt}: ${result[attempt].message}`)
   }
+})
+
+test('the CLI runs from the install, and `migrate` without pg names the package', () => {
+  const bin = join(consumer, 'node_modules', '.bin', 'linked-services')
+  const keygen = spawnSync(bin, ['keygen', '--algorithm', 'HMAC_SHA256'], { encoding: 'utf8' })
+  assert.equal(keygen.status, 0, keygen.stderr)
+  const migrate = spawnSync(bin, ['migrate', '--database-url', 'postgres://127.0.0.1:1/x'], { encoding: 'utf8' })
+  assert.notEqual(migrate.status, 0)
+  assert.match(migrate.stderr, /npm install pg/)
 })
