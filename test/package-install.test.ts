@@ -37,11 +37,11 @@ test('installing the package brings none of the optional backends', () => {
   assert.ok(existsSync(join(consumer, 'node_modules', 'fastify-linked-services', 'dist', 'plugin', 'esm.mjs')))
 })
 
-test('the MemoryStore example answers a JWT call, from import and from require', () => {
+test('the MemoryStore example answers a JWT call, from import and from require; signJwt and signRequest need no backend', () => {
   const example = `
     import { createRequire } from 'node:module'
     import Fastify from 'fastify'
-    import linkedServices, { MemoryStore, signJwt, linkAuthorizationHeader } from 'fastify-linked-services'
+    import linkedServices, { MemoryStore, signJwt, signRequest, linkAuthorizationHeader } from 'fastify-linked-services'
     const peer = { slug: 'peer', algorithm: 'HMAC_SHA256', privateKey: 'ab'.repeat(32), requiredScopes: ['read:user'], requireAnAgreement: false }
     const app = Fastify()
     await app.register(linkedServices, { appName: 'nodeservice', store: new MemoryStore({ apps: [peer] }) })
@@ -51,10 +51,11 @@ test('the MemoryStore example answers a JWT call, from import and from require',
     const signed = await app.inject({ url: '/v1/things', headers: { authorization: linkAuthorizationHeader('peer', token) } })
     const open = await app.inject('/open')
     const required = createRequire(import.meta.url)('fastify-linked-services')
-    console.log(JSON.stringify({ status: signed.statusCode, body: signed.json(), open: open.json(), require: typeof required.MemoryStore }))
+    const request = signRequest({ appName: 'peer', app: { ...peer, slug: 'nodeservice' }, method: 'GET', url: 'http://localhost/v1/things' })
+    console.log(JSON.stringify({ status: signed.statusCode, body: signed.json(), open: open.json(), require: typeof required.MemoryStore, signature: request.headers.Signature.startsWith('sig=:') }))
     await app.close()`
   assert.deepEqual(JSON.parse(node(example)), {
-    status: 200, body: { app: 'peer', mode: 'jwt' }, open: { app: null, token: null }, require: 'function'
+    status: 200, body: { app: 'peer', mode: 'jwt' }, open: { app: null, token: null }, require: 'function', signature: true
   })
 })
 
