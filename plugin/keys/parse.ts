@@ -62,16 +62,20 @@ function assertEd25519 (key: KeyObject): KeyObject {
   return key
 }
 
-function publicKeyFromRaw (raw: Uint8Array): KeyObject {
+function checkPoint (raw: Uint8Array): void {
   const verdict = checkEd25519PublicKey(raw)
   if (verdict !== 'valid') throw new KeyFormatError(`the Ed25519 public key is invalid (${verdict})`)
+}
+
+function publicKeyFromRaw (raw: Uint8Array): KeyObject {
+  checkPoint(raw)
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
 }
 
-/** Checks an Ed25519 KeyObject's point, whatever encoding it came in. */
+/** Checks an Ed25519 KeyObject's point, whatever encoding it came in; the key itself is kept. */
 function checkedPublicKey (key: KeyObject): KeyObject {
-  const der = key.export({ format: 'der', type: 'spki' })
-  return publicKeyFromRaw(der.subarray(der.length - 32))
+  checkPoint(ed25519RawPublicKey(key))
+  return key
 }
 
 export function parseEd25519PublicKey (text: unknown): KeyObject {
