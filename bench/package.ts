@@ -60,7 +60,13 @@ export function loadBuilt<T> (relative: string): T {
   return require(join(ROOT, 'dist', 'plugin', relative)) as T
 }
 
+/** The built `fastify-linked-services/postgres` entry point. */
+export function loadPostgresEntry (): Record<string, unknown> {
+  const entry = join(ROOT, 'dist', 'plugin', 'postgres.js')
+  return existsSync(entry) ? require(entry) as Record<string, unknown> : {}
+}
+
 /** Whether the built package exports PostgresStore (the scale-out scenario). */
 export function hasPostgresStore (): boolean {
-  return typeof (loadPackage() as unknown as Record<string, unknown>).PostgresStore === 'function'
+  return typeof loadPostgresEntry().PostgresStore === 'function'
 }

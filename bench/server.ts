@@ -5,7 +5,7 @@
  * (process.cpuUsage()) and memory, so that the load generator's CPU never counts.
  */
 import Fastify, { type FastifyInstance } from 'fastify'
-import { loadPackage } from './package.js'
+import { loadPackage, loadPostgresEntry } from './package.js'
 import { httpMessageSignaturesRoute, joseRoute } from './peers.js'
 import {
   APP_NAME, BEARER_TOKEN, benchApps, growthApps, growthScope, HMAC_SECRET_HEX, ROUTE_SCOPE, SIGNATURE_OPTIONS,
@@ -76,7 +76,7 @@ async function build (config: ServerConfig): Promise<FastifyInstance> {
       await protectedByPlugin(app, { store: new MemoryStore({ apps: benchApps() }), signature: SIGNATURE_OPTIONS }, [ROUTE_SCOPE])
       break
     case 'jwt-cached-postgres': {
-      const pkg = loadPackage() as unknown as Record<string, unknown>
+      const pkg = loadPostgresEntry()
       const { postgresStore } = await import('./postgres.js')
       const store = await postgresStore(pkg, config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test')
       await protectedByPlugin(app, { store }, [ROUTE_SCOPE])
@@ -87,7 +87,7 @@ async function build (config: ServerConfig): Promise<FastifyInstance> {
       const scopes = Array.from({ length: growth.scopes }, (_, i) => growthScope(i))
       const apps = growthApps(growth)
       const store = growth.store === 'postgres'
-        ? await (await import('./postgres.js')).postgresStore(loadPackage() as unknown as Record<string, unknown>, config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test', apps, `bench_growth_${growth.apps}_${growth.scopes}`)
+        ? await (await import('./postgres.js')).postgresStore(loadPostgresEntry(), config.databaseUrl ?? 'postgres://postgres@127.0.0.1:5432/test', apps, `bench_growth_${growth.apps}_${growth.scopes}`)
         : new MemoryStore({ apps })
       await protectedByPlugin(app, { store }, scopes)
       break

@@ -65,6 +65,7 @@ export const RemoteUserUnavailableError = define('remote-user-unavailable', 502,
 // Programming errors: raised at registration or route definition, never per request.
 export const InvalidOptionError = define('invalid-option', 500, 'Invalid option: %s')
 export const InvalidScopeError = define('invalid-scope', 500, 'Invalid scope: %s')
+export const MissingPeerDependencyError = define('missing-peer-dependency', 500, 'A package is missing: %s')
 
 // Outgoing calls (client, signers, CLI).
 export const ClientAppNotFoundError = define('client-app-not-found', 404, 'App %s not found')

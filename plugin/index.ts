@@ -1,5 +1,7 @@
 /**
  * fastify-linked-services: service-to-service authentication between linked apps for Fastify.
+ * The backends that need an optional peer live in subpaths: `fastify-linked-services/postgres`
+ * (PostgresStore, needs pg) and `fastify-linked-services/redis` (RedisNonceStore, needs ioredis).
  */
 import plugin from './plugin.js'
 
@@ -9,10 +11,6 @@ export { MemoryStore } from './stores/memory-store.js'
 export type { MemoryStoreData } from './stores/memory-store.js'
 export { MemoryNonceStore } from './stores/memory-nonce-store.js'
 export type { MemoryNonceStoreOptions } from './stores/memory-nonce-store.js'
-export { PostgresStore } from './stores/postgres-store.js'
-export type { AppChanges, MigrationResult, NextKey, PostgresStoreOptions, ScopeRecord } from './stores/postgres-store.js'
-export { RedisNonceStore } from './stores/redis-nonce-store.js'
-export type { RedisNonceStoreOptions } from './stores/redis-nonce-store.js'
 export { signRequest } from './signature/sign.js'
 export type { QueryParams, SignedRequest, SignRequestOptions } from './signature/sign.js'
 export * from './client/index.js'

@@ -1,20 +1,46 @@
 /**
- * Heavy client libraries are loaded on first use, not when the package is imported: a service
- * that only receives calls on the embedded MemoryStore never pays for them (undici alone took
- * ~60 ms of start-up, pg and ioredis ~15 ms more).
+ * The optional peer dependencies, loaded on first use: `pg` (PostgresStore), `ioredis`
+ * (RedisNonceStore) and `undici` (createLinkedClient, resolveRemoteUsers). A service that only
+ * receives calls on the embedded MemoryStore neither installs nor loads them (undici alone took
+ * ~60 ms of start-up, pg and ioredis ~15 ms more). A missing one is named, with the command that
+ * installs it.
  */
 import type * as Pg from 'pg'
 import type * as IoRedis from 'ioredis'
 import type * as Undici from 'undici'
+import { MissingPeerDependencyError } from './errors.js'
+
+export type PeerName = 'pg' | 'ioredis' | 'undici'
+
+/** Throws MissingPeerDependencyError when `name` cannot be found from this package. */
+export function requirePeer (name: PeerName, user: string): void {
+  try {
+    require.resolve(name)
+  } catch (error) {
+    throw Object.assign(new MissingPeerDependencyError(`${user} needs the package "${name}": install it with \`npm install ${name}\``), { cause: error })
+  }
+}
+
+const loaded = new Map<PeerName, unknown>()
+
+function load<T> (name: PeerName, user: string): T {
+  let module = loaded.get(name)
+  if (module === undefined) {
+    requirePeer(name, user)
+    module = require(name)
+    loaded.set(name, module)
+  }
+  return module as T
+}
 
 export function loadPg (): typeof Pg {
-  return require('pg')
+  return load('pg', 'PostgresStore')
 }
 
 export function loadIoredis (): typeof IoRedis {
-  return require('ioredis')
+  return load('ioredis', 'RedisNonceStore')
 }
 
-export function loadUndici (): typeof Undici {
-  return require('undici')
+export function loadUndici (user = 'createLinkedClient'): typeof Undici {
+  return load('undici', user)
 }

@@ -12,6 +12,7 @@ import type { AuthContext } from './caller/calling-app.js'
 import { captureRawBody } from './route/raw-body.js'
 import { createScopeHook, kScopeHook } from './route/scope-hook.js'
 import { StoreCache } from './cache/store-cache.js'
+import { requirePeer } from './lazy-modules.js'
 
 function usesScopeHook (route: RouteOptions): boolean {
   const hooks = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
@@ -20,6 +21,8 @@ function usesScopeHook (route: RouteOptions): boolean {
 
 async function linkedServices (fastify: FastifyInstance, options: LinkedServicesOptions): Promise<void> {
   const config = resolveConfig(options)
+  // Fetching remote users needs undici (an optional peer): say so now, not on the first request.
+  if (config.resolveRemoteUsers) requirePeer('undici', 'resolveRemoteUsers')
   const tokenCache = new TokenCache(config.jwt.cacheSize)
   const storeCache = new StoreCache(config.store, {
     ...config.cache,
@@ -30,8 +33,10 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   const ctx: AuthContext = { config, storeCache, tokenCache }
   await storeCache.subscribe()
 
-  fastify.decorateRequest('app', null)
-  fastify.decorateRequest('token', null)
+  // Null until a scope hook has passed, though typed non-null for scoped routes (types/index.ts):
+  // Fastify's overload for a null decoration takes the (empty) dependency list.
+  fastify.decorateRequest('app', null, [])
+  fastify.decorateRequest('token', null, [])
   fastify.decorateRequest('getUser', function (this: FastifyRequest): Promise<UserRecord | null> {
     return getUser(this, ctx)
   })

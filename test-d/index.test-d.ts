@@ -17,10 +17,13 @@ expectError(new MemoryStore({ apps: [{ slug: 'a', algorithm: 'RSA' }] }))
 
 // scope() takes a list of strings and an optional mode.
 app.get('/', { preHandler: app.scope(['read:user']) }, async (request: FastifyRequest) => {
-  expectType<LinkedApp | null>(request.app)
-  expectType<LinkedToken | null>(request.token)
+  // Non-null on a scoped route (null at run time only where no scope hook ran).
+  expectType<LinkedApp>(request.app)
+  expectType<string>(request.app.slug)
+  expectType<LinkedToken>(request.token)
   expectType<Promise<UserRecord | null>>(request.getUser())
-  if (request.token !== null && request.token.mode === 'jwt') expectType<string | null>(request.token.sub)
+  if (request.token.mode === 'jwt') expectType<string | null>(request.token.sub)
+  if (request.token.mode === 'signature') expectType<'rfc9421' | 'legacy'>(request.token.scheme)
   return 'ok'
 })
 app.scope(['x'], { mode: 'jwt' })

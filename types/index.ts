@@ -264,10 +264,17 @@ declare module 'fastify' {
     linkedServices: LinkedServicesDecorator
   }
   interface FastifyRequest {
-    /** The calling app (no key material); null until a scope hook has passed. */
-    app: LinkedApp | null
-    /** The verified token or signed-request description; null until a scope hook has passed. */
-    token: LinkedToken | null
+    /**
+     * The calling app (no key material). Typed for use on scoped routes, as `request.user` of
+     * @fastify/jwt: at run time it is `null` until a scope hook has passed (on a route without
+     * `scope()`, and in hooks that run before it).
+     */
+    app: LinkedApp
+    /**
+     * The verified token or signed-request description. Typed for use on scoped routes: at run
+     * time it is `null` until a scope hook has passed.
+     */
+    token: LinkedToken
     /** The local user behind `token.sub`, or null. */
     getUser (): Promise<LinkedUser | null>
   }

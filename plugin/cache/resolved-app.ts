@@ -5,13 +5,10 @@
  * other app keeps working.
  */
 import type { Algorithm, AppRecord, LinkedApp, Schema, Strategy } from '../../types/index.js'
-import { ALGORITHMS, resolveAppKeys, type AppKeys } from '../keys/app-keys.js'
+import { DEFAULT_USERS_PATH } from '../app-defaults.js'
+import { ALGORITHMS } from '../keys/algorithms.js'
+import { resolveAppKeys, type AppKeys } from '../keys/app-keys.js'
 import { KeyFormatError } from '../keys/parse.js'
-
-export const DEFAULT_USERS_PATH = '/v1/auth/app/user/'
-
-export type JwtAlgorithm = 'HS256' | 'HS512' | 'EdDSA'
-export const JWT_ALGORITHM: Record<Algorithm, JwtAlgorithm> = { HMAC_SHA256: 'HS256', HMAC_SHA512: 'HS512', ED25519: 'EdDSA' }
 
 export interface ResolvedApp {
   slug: string

@@ -5,6 +5,7 @@
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
 import type { Algorithm } from '../../types/index.js'
+import { ALGORITHMS } from '../keys/algorithms.js'
 import { CliError, parseCommandArgs, type Command } from './io.js'
 
 export const KEYGEN_HELP = `Usage: linked-services keygen --algorithm HMAC_SHA256|HMAC_SHA512|ED25519 [--format hex-pem|pem]
@@ -20,8 +21,6 @@ Options:
   --format <format>   ED25519 key encoding: hex-pem (default) or pem
   -h, --help          show this help
 `
-
-const ALGORITHMS: readonly Algorithm[] = ['HMAC_SHA256', 'HMAC_SHA512', 'ED25519']
 
 export const runKeygen: Command = async (argv, _env, io) => {
   const { values, positionals } = parseCommandArgs(argv, {

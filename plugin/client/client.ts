@@ -16,6 +16,15 @@ import { signOutgoing, type SignatureScheme } from './outgoing-signature.js'
 import { buildUrl, encodeBody, normaliseHeaders, type BodyOptions, type Query } from './request-parts.js'
 import { linkAuthorizationHeader, signJwt } from './sign-jwt.js'
 
+/**
+ * An undici Dispatcher (Agent, Pool, MockAgent, ...), typed by the two methods the client uses so
+ * that the package's types do not need undici installed.
+ */
+export interface UndiciDispatcher {
+  dispatch (options: unknown, handler: unknown): boolean
+  close (): Promise<void>
+}
+
 export interface LinkedClientOptions {
   /** This service's own slug: the `App=` it sends and the JWT `app` claim. */
   appName: string
@@ -32,7 +41,7 @@ export interface LinkedClientOptions {
   /** Milliseconds an app record stays cached by the client. Default 5000; 0 reads the store on every call. */
   cacheTtl?: number
   /** Use this undici dispatcher instead of the client's own Agent (the client then does not close it). */
-  dispatcher?: Dispatcher
+  dispatcher?: UndiciDispatcher
   jwt?: {
     /** Token lifetime in seconds. Default 600 (the original's). */
     expiresIn?: number
@@ -152,8 +161,9 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
   const scheme: SignatureScheme = options.signature?.scheme ?? 'rfc9421'
   if (scheme !== 'rfc9421' && scheme !== 'legacy') throw new SigningError('signature.scheme must be rfc9421 or legacy')
 
+  const undici = loadUndici()
   const ownsDispatcher = options.dispatcher === undefined
-  const dispatcher: Dispatcher = options.dispatcher ?? new (loadUndici().Agent)({
+  const dispatcher = (options.dispatcher as Dispatcher | undefined) ?? new undici.Agent({
     connections: positive(options.connections, 'connections', 10),
     keepAliveTimeout: positive(options.keepAliveTimeout, 'keepAliveTimeout', 4000),
     connect: { timeout },
@@ -226,7 +236,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
     let response: Dispatcher.ResponseData
     let bytes: Buffer
     try {
-      response = await loadUndici().request(url, {
+      response = await undici.request(url, {
         dispatcher,
         method: upper as Dispatcher.HttpMethod,
         headers,

@@ -6,7 +6,7 @@
  */
 import type { AppRecord } from '../../types/index.js'
 import type { SigningKey } from '../keys/app-keys.js'
-import { signRequest } from '../signature/sign.js'
+import { signRequest, signRequestWithKey, type SignWithKeyOptions } from '../signature/sign.js'
 
 export type SignatureScheme = 'rfc9421' | 'legacy'
 
@@ -21,24 +21,18 @@ export interface OutgoingRequest {
   body: Buffer | null
 }
 
-/** The headers to send: the caller's plus the signature headers. */
-export function signOutgoing (input: OutgoingRequest & { app: AppRecord }): Record<string, string> {
-  const { scheme, appName, app, method, url, headers, body } = input
+/** The signature options of one outgoing request: every header the caller passed is covered (RFC 9421). */
+function signOptions ({ scheme, appName, method, url, headers, body }: OutgoingRequest): SignWithKeyOptions {
   const components = scheme === 'rfc9421' ? Object.keys(headers).filter((name) => name !== 'accept-encoding') : undefined
-  return signRequest({ scheme, appName, app, method, url, headers, body: body ?? undefined, components }).headers
+  return { scheme, appName, method, url, headers, body: body ?? undefined, components }
 }
 
-/**
- * The same from an already resolved key (the plugin's view of an app holds KeyObjects, not the
- * record's strings). Used on a rare path (first sight of a remote user): the key is exported back
- * to a record that signRequest parses.
- */
-export function signOutgoingWithKey (input: OutgoingRequest & { key: SigningKey, slug: string }): Record<string, string> {
-  const { key, slug, ...rest } = input
-  const privateKey = key.algorithm === 'ED25519'
-    ? key.key.export({ format: 'pem', type: 'pkcs8' }).toString()
-    : key.key.export().toString('hex')
-  const app: AppRecord = { slug, algorithm: key.algorithm, privateKey }
-  if (key.kid !== null) app.kid = key.kid
-  return signOutgoing({ ...rest, app })
+/** The headers to send: the caller's plus the signature headers. */
+export function signOutgoing (input: OutgoingRequest & { app: AppRecord }): Record<string, string> {
+  return signRequest({ ...signOptions(input), app: input.app }).headers
+}
+
+/** The same from an already resolved key (the plugin's view of an app holds KeyObjects, not the record's strings). */
+export function signOutgoingWithKey (input: OutgoingRequest & { key: SigningKey }): Record<string, string> {
+  return signRequestWithKey(signOptions(input), input.key).headers
 }

@@ -2,7 +2,7 @@
  * Minting the JWT of an outgoing `Link` call, exactly as the receiving side checks it: this
  * plugin, and a Python service running the original (PyJWT: `aud` = its app name, a string `sub`,
  * numeric `exp` / `iat`, `alg` pinned to the app's algorithm). Signed with node:crypto and the
- * app's KeyObject (resolved once per app record and remembered), never with a JWT library.
+ * app's KeyObject (keys/signing-key.ts: resolved once per app record and remembered), never with a JWT library.
  *
  * Claims, as the original's `get_jwt` with its defects fixed: `sub` is always
  * a string (`""` without a user, like 1.2.4+), `exp` / `iat` are integer epoch seconds read from
@@ -10,17 +10,17 @@
  * whose clock is a little behind).
  */
 import { createHmac, sign as cryptoSign } from 'node:crypto'
-import type { Algorithm, AppRecord } from '../../types/index.js'
+import type { AppRecord } from '../../types/index.js'
 import { SigningError } from '../errors.js'
-import { resolveAppKeys, type SigningKey } from '../keys/app-keys.js'
-import { KeyFormatError } from '../keys/parse.js'
+import { HMAC_HASH, JWT_ALGORITHM } from '../keys/algorithms.js'
+import type { SigningKey } from '../keys/app-keys.js'
+import { signingKeyFor } from '../keys/signing-key.js'
 
 /** The original's JWT_LIFETIME: 10 minutes. */
 export const JWT_LIFETIME_SECONDS = 600
 /** The original's default `iss` (env `API_URL`). */
 export const DEFAULT_ISSUER = 'http://localhost:8000'
 
-const JWT_ALG: Record<Algorithm, 'HS256' | 'HS512' | 'EdDSA'> = { HMAC_SHA256: 'HS256', HMAC_SHA512: 'HS512', ED25519: 'EdDSA' }
 const RESERVED = new Set(['sub', 'app', 'aud', 'exp', 'iat'])
 
 export interface SignJwtOptions {
@@ -45,35 +45,6 @@ export interface SignJwtOptions {
   reverse?: boolean
 }
 
-// Resolved signing keys, by record object and by key material: parsing a PEM or checking a curve
-// point costs far more than signing, and stores hand out a fresh copy of a record on every read.
-const byRecord = new WeakMap<AppRecord, SigningKey>()
-const byMaterial = new Map<string, SigningKey>()
-const MAX_CACHED_KEYS = 256
-
-/** The key this service signs with for `app` (its current key); throws SigningError when it holds none. */
-export function signingKeyFor (app: AppRecord): SigningKey {
-  if (app === null || typeof app !== 'object' || typeof app.slug !== 'string') throw new SigningError('no app record')
-  const known = byRecord.get(app)
-  if (known !== undefined) return known
-  const material = [app.algorithm, app.kid ?? '', app.privateKey ?? '', app.publicKey ?? ''].join('\0')
-  let signing = byMaterial.get(material) ?? null
-  if (signing === null) {
-    try {
-      // Only the current key signs: a broken previous key must not stop outgoing calls.
-      signing = resolveAppKeys({ slug: app.slug, algorithm: app.algorithm, privateKey: app.privateKey, publicKey: app.publicKey, kid: app.kid }).signing
-    } catch (error) {
-      const why = error instanceof KeyFormatError ? error.message : 'its keys cannot be read'
-      throw new SigningError(`app ${app.slug}: ${why}`)
-    }
-    if (signing === null) throw new SigningError(`app ${app.slug} holds no private key to sign with`)
-    if (byMaterial.size >= MAX_CACHED_KEYS) byMaterial.delete(byMaterial.keys().next().value as string)
-    byMaterial.set(material, signing)
-  }
-  byRecord.set(app, signing)
-  return signing
-}
-
 function base64urlJson (value: unknown): string {
   return Buffer.from(JSON.stringify(value)).toString('base64url')
 }
@@ -81,8 +52,7 @@ function base64urlJson (value: unknown): string {
 /** JWS signature of `input` (the `header.payload` text) with a signing key. */
 export function signJws (key: SigningKey, input: string): string {
   if (key.algorithm === 'ED25519') return cryptoSign(null, Buffer.from(input), key.key).toString('base64url')
-  const hash = key.algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512'
-  return createHmac(hash, key.key).update(input).digest('base64url')
+  return createHmac(HMAC_HASH[key.algorithm], key.key).update(input).digest('base64url')
 }
 
 function integerSeconds (value: unknown, name: string): number {
@@ -104,7 +74,7 @@ export function signJwtWithKey (options: SignJwtWithKeyOptions): string {
   if (typeof audience !== 'string' || audience.length === 0) throw new SigningError('the audience is required')
   const nowSeconds = Math.floor((options.now ?? Date.now()) / 1000)
   const expiresIn = options.expiresIn === undefined ? JWT_LIFETIME_SECONDS : integerSeconds(options.expiresIn, 'expiresIn')
-  const header: Record<string, string> = { alg: JWT_ALG[key.algorithm], typ: 'JWT' }
+  const header: Record<string, string> = { alg: JWT_ALGORITHM[key.algorithm], typ: 'JWT' }
   if (key.kid !== null) header.kid = key.kid
 
   const extra = options.claims ?? {}

@@ -4,9 +4,9 @@
  */
 import { createHmac, verify } from 'node:crypto'
 import type { VerifyKey } from '../keys/app-keys.js'
+import { HMAC_HASH } from '../keys/algorithms.js'
 import { constantTimeEqual } from '../keys/constant-time.js'
 
-const HMAC_HASH = { HMAC_SHA256: 'sha256', HMAC_SHA512: 'sha512' } as const
 /** Length of the unpadded base64url spelling of each algorithm's signature (32 or 64 bytes). */
 const SIGNATURE_CHARS = { HMAC_SHA256: 43, HMAC_SHA512: 86, ED25519: 86 } as const
 

@@ -6,10 +6,9 @@
  */
 import { createPublicKey, type KeyObject } from 'node:crypto'
 import type { Algorithm, AppRecord, PreviousKey } from '../../types/index.js'
+import { LEGACY_KEY_LIFETIME_MS } from '../app-defaults.js'
+import { ALGORITHMS } from './algorithms.js'
 import { isHmac, KeyFormatError, parseEd25519PrivateKey, parseEd25519PublicKey, parseHmacSecret } from './parse.js'
-
-export const ALGORITHMS: readonly Algorithm[] = ['HMAC_SHA256', 'HMAC_SHA512', 'ED25519']
-const LEGACY_KEY_LIFETIME_MS = 2 * 60 * 1000
 
 /** A key that verifies incoming JWTs or signatures. */
 export interface VerifyKey {

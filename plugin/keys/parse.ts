@@ -10,7 +10,6 @@
  * Every failure throws a KeyFormatError whose message names the problem, never the key.
  */
 import { createPrivateKey, createPublicKey, createSecretKey, type KeyObject } from 'node:crypto'
-import nacl from 'tweetnacl'
 import type { Algorithm } from '../../types/index.js'
 import { checkEd25519PublicKey } from './ed25519-point.js'
 
@@ -63,16 +62,20 @@ function assertEd25519 (key: KeyObject): KeyObject {
   return key
 }
 
-function publicKeyFromRaw (raw: Uint8Array): KeyObject {
+function checkPoint (raw: Uint8Array): void {
   const verdict = checkEd25519PublicKey(raw)
   if (verdict !== 'valid') throw new KeyFormatError(`the Ed25519 public key is invalid (${verdict})`)
+}
+
+function publicKeyFromRaw (raw: Uint8Array): KeyObject {
+  checkPoint(raw)
   return createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' })
 }
 
-/** Checks an Ed25519 KeyObject's point, whatever encoding it came in. */
+/** Checks an Ed25519 KeyObject's point, whatever encoding it came in; the key itself is kept. */
 function checkedPublicKey (key: KeyObject): KeyObject {
-  const der = key.export({ format: 'der', type: 'spki' })
-  return publicKeyFromRaw(der.subarray(der.length - 32))
+  checkPoint(ed25519RawPublicKey(key))
+  return key
 }
 
 export function parseEd25519PublicKey (text: unknown): KeyObject {
@@ -110,13 +113,12 @@ export function parseEd25519PrivateKey (text: unknown): KeyObject {
   if (raw === null || (raw.length !== 32 && raw.length !== 64)) {
     throw new KeyFormatError('the Ed25519 private key is not a 32-byte seed or 64-byte secret key (hex or base64), nor PEM')
   }
-  const seed = raw.subarray(0, 32)
-  if (raw.length === 64) {
-    // tweetnacl / PyNaCl secret key: seed || public key. The halves must belong together.
-    const derived = nacl.sign.keyPair.fromSeed(seed).publicKey
-    if (!Buffer.from(derived).equals(raw.subarray(32))) throw new KeyFormatError('the Ed25519 secret key halves do not match')
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, raw.subarray(0, 32)]), format: 'der', type: 'pkcs8' })
+  // A tweetnacl / PyNaCl secret key is seed || public key: the halves must belong together.
+  if (raw.length === 64 && !ed25519RawPublicKey(key).equals(raw.subarray(32))) {
+    throw new KeyFormatError('the Ed25519 secret key halves do not match')
   }
-  return createPrivateKey({ key: Buffer.concat([PKCS8_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  return key
 }
 
 /** The raw 32-byte public key of an Ed25519 KeyObject (public or private). */

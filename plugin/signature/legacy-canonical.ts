@@ -5,6 +5,7 @@
  * caller passed; receiver: Django's parsed request), so this module builds it from either view.
  */
 import { createHmac, type KeyObject } from 'node:crypto'
+import type { HmacHash } from '../keys/algorithms.js'
 import { PyBytes, PyDict, PyInt, parsePythonJson, urlencode, type PyValue } from './python-repr.js'
 
 export interface LegacyPayload {
@@ -27,7 +28,7 @@ export function legacyCanonical (payload: LegacyPayload): string {
   ])
 }
 
-export type LegacyHash = 'sha256' | 'sha512'
+export type LegacyHash = HmacHash
 
 export function legacyMac (canonical: string, key: KeyObject, hash: LegacyHash): string {
   return createHmac(hash, key).update(canonical, 'utf8').digest('hex')

@@ -18,6 +18,7 @@ import type { LinkedSignatureToken, Mode } from '../../types/index.js'
 import { callingApp, type AuthContext, type Authenticated } from '../caller/calling-app.js'
 import { parseParams } from '../caller/authorization-header.js'
 import { AlgorithmNotImplementedError, BadTimestampError, WrongAppTokenError } from '../errors.js'
+import { HMAC_HASH } from '../keys/algorithms.js'
 import { candidateKeys } from '../keys/app-keys.js'
 import { rawBodyOf } from '../route/raw-body.js'
 import { bodyCandidates, legacyCanonical, legacyMac, parseLegacyTimestamp, queryCandidates, type LegacyHash } from './legacy-canonical.js'
@@ -64,7 +65,7 @@ export async function authenticateLegacy (request: FastifyRequest, params: strin
   const [slug, nonce, signedHeaderNames, date] = parseParams(params, LEGACY_PARAMS)
   const app = await callingApp(ctx, slug, 'signature', mode)
   if (app.algorithm !== 'HMAC_SHA256' && app.algorithm !== 'HMAC_SHA512') throw new AlgorithmNotImplementedError()
-  const hash: LegacyHash = app.algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512'
+  const hash: LegacyHash = HMAC_HASH[app.algorithm]
   if (nonce.length !== (hash === 'sha256' ? 64 : 128) || !isLowerHex(nonce)) throw new WrongAppTokenError(': the signature is malformed')
 
   const nowMs = Date.now()

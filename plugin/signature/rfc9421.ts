@@ -4,6 +4,7 @@
  */
 import { createHash, createHmac, sign as cryptoSign, timingSafeEqual, verify as cryptoVerify, type KeyObject } from 'node:crypto'
 import type { Algorithm } from '../../types/index.js'
+import { HMAC_HASH } from '../keys/algorithms.js'
 
 /** RFC 9421 algorithm names (hmac-sha512 is ours: the IANA registry has no HMAC-SHA512 entry). */
 export const RFC9421_ALG: Record<Algorithm, string> = {
@@ -24,7 +25,7 @@ export function signatureBase (lines: readonly string[], signatureParams: string
 
 export function signBase (algorithm: Algorithm, key: KeyObject, base: string): Buffer {
   if (algorithm === 'ED25519') return cryptoSign(null, Buffer.from(base, 'utf8'), key)
-  return createHmac(algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512', key).update(base, 'utf8').digest()
+  return createHmac(HMAC_HASH[algorithm], key).update(base, 'utf8').digest()
 }
 
 /**
@@ -40,7 +41,7 @@ export function verifyBase (algorithm: Algorithm, key: KeyObject, base: string, 
       return false
     }
   }
-  const mac = createHmac(algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512', key).update(base, 'utf8').digest()
+  const mac = createHmac(HMAC_HASH[algorithm], key).update(base, 'utf8').digest()
   return mac.length === signature.length && timingSafeEqual(mac, signature)
 }
 

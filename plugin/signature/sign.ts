@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto'
 import type { AppRecord } from '../../types/index.js'
 import { SigningError } from '../errors.js'
-import { resolveAppKeys, type SigningKey } from '../keys/app-keys.js'
-import { KeyFormatError } from '../keys/parse.js'
+import { HMAC_HASH } from '../keys/algorithms.js'
+import type { SigningKey } from '../keys/app-keys.js'
+import { signingKeyFor } from '../keys/signing-key.js'
 import { formatLegacyTimestamp, legacyCanonical, legacyMac, receiverBody, receiverParams } from './legacy-canonical.js'
 import { PyDict } from './python-repr.js'
 import { contentDigest, RFC9421_ALG, signatureBase, signBase, type DigestAlgorithm } from './rfc9421.js'
@@ -70,24 +71,6 @@ export interface SignedRequest {
   body?: Buffer
 }
 
-const keyCache = new WeakMap<AppRecord, { fingerprint: string, key: SigningKey }>()
-
-function signingKey (app: AppRecord): SigningKey {
-  if (app === null || typeof app !== 'object') throw new SigningError('app must be an app record')
-  const fingerprint = `${app.algorithm}\0${app.privateKey ?? ''}\0${app.publicKey ?? ''}\0${app.kid ?? ''}`
-  const cached = keyCache.get(app)
-  if (cached !== undefined && cached.fingerprint === fingerprint) return cached.key
-  let key: SigningKey | null
-  try {
-    key = resolveAppKeys({ ...app, previousKeys: [], legacyKey: null }).signing
-  } catch (error) {
-    throw new SigningError(error instanceof KeyFormatError ? error.message : 'the app keys cannot be read')
-  }
-  if (key === null) throw new SigningError(`no private key to sign requests to ${app.slug}`)
-  keyCache.set(app, { fingerprint, key })
-  return key
-}
-
 function encodeBody (body: unknown): { bytes: Buffer | undefined, json: boolean } {
   if (body === undefined || body === null) return { bytes: undefined, json: false }
   if (Buffer.isBuffer(body)) return { bytes: body, json: false }
@@ -111,7 +94,7 @@ function appendParams (query: string, params: QueryParams | undefined): string {
 
 interface Target { url: string, authority: string, path: string, query: string }
 
-function parseTarget (options: SignRequestOptions, headers: Record<string, string>): Target {
+function parseTarget (options: SignWithKeyOptions, headers: Record<string, string>): Target {
   const { url } = options
   if (typeof url !== 'string' || url.length === 0) throw new SigningError('url is required')
   let origin = ''
@@ -164,9 +147,16 @@ function setHeader (headers: Record<string, string>, name: string, value: string
  */
 export function signRequest (options: SignRequestOptions): SignedRequest {
   if (options === null || typeof options !== 'object') throw new SigningError('options are required')
+  return signRequestWithKey(options, signingKeyFor(options.app))
+}
+
+/** The options of signRequest without the app record, for callers that hold its resolved key. */
+export type SignWithKeyOptions = Omit<SignRequestOptions, 'app'>
+
+/** signRequest with an already resolved signing key (the plugin's view of an app holds KeyObjects). */
+export function signRequestWithKey (options: SignWithKeyOptions, key: SigningKey): SignedRequest {
   if (typeof options.appName !== 'string' || options.appName.length === 0) throw new SigningError('appName is required')
   if (typeof options.method !== 'string' || options.method.length === 0) throw new SigningError('method is required')
-  const key = signingKey(options.app)
   const headers = plainHeaders(options.headers)
   const { bytes, json } = encodeBody(options.body)
   if (json && headerValue(headers, 'content-type') === undefined) headers['Content-Type'] = 'application/json'
@@ -224,7 +214,7 @@ export function signRequest (options: SignRequestOptions): SignedRequest {
  * JSON body (`{}` without a body), headers = `{}` (no signed headers: the receiver's substring
  * matching over every request header cannot be predicted). JSON or empty bodies only.
  */
-function signLegacy (options: SignRequestOptions, key: SigningKey, headers: Record<string, string>, bytes: Buffer | undefined,
+function signLegacy (options: SignWithKeyOptions, key: SigningKey, headers: Record<string, string>, bytes: Buffer | undefined,
   target: Target, method: string, nowMs: number): SignedRequest {
   if (key.algorithm !== 'HMAC_SHA256' && key.algorithm !== 'HMAC_SHA512') throw new SigningError('the legacy scheme is HMAC only')
   if (options.components !== undefined && options.components.length > 0) throw new SigningError('the legacy scheme cannot sign headers')
@@ -240,7 +230,7 @@ function signLegacy (options: SignRequestOptions, key: SigningKey, headers: Reco
     body,
     headers: new PyDict()
   })
-  const mac = legacyMac(canonical, key.key, key.algorithm === 'HMAC_SHA256' ? 'sha256' : 'sha512')
+  const mac = legacyMac(canonical, key.key, HMAC_HASH[key.algorithm])
   setHeader(headers, 'Authorization', `Signature App=${options.appName},Nonce=${mac},SignedHeaders=,Date=${timestamp}`)
   return bytes === undefined ? { url: target.url, headers } : { url: target.url, headers, body: bytes }
 }

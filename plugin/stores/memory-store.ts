@@ -6,6 +6,7 @@
 import type {
   AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
 } from '../../types/index.js'
+import { LEGACY_KEY_LIFETIME_MS } from '../app-defaults.js'
 
 export interface MemoryStoreData {
   apps?: AppRecord[]
@@ -97,7 +98,7 @@ export class MemoryStore implements LinkedServicesStore {
    * until `previousKeyExpiresAt` (default: in 2 minutes, the original's legacy key lifetime).
    */
   rotateKey (slug: string, next: { privateKey?: string | null, publicKey?: string | null, kid?: string },
-    previousKeyExpiresAt: Date | number = Date.now() + 2 * 60 * 1000): AppRecord {
+    previousKeyExpiresAt: Date | number = Date.now() + LEGACY_KEY_LIFETIME_MS): AppRecord {
     const app = this.#apps.get(slug)
     if (app === undefined) throw new Error(`app ${slug} not found`)
     const previous: PreviousKey = {

@@ -14,7 +14,8 @@ import type { RemoteUserProfile } from '../../types/index.js'
 import { signOutgoingWithKey } from '../client/outgoing-signature.js'
 import { linkAuthorizationHeader, signJwtWithKey } from '../client/sign-jwt.js'
 import { MissingRequiredFieldsError, RemoteUserUnavailableError, SigningError } from '../errors.js'
-import { DEFAULT_USERS_PATH, type ResolvedApp } from '../cache/resolved-app.js'
+import { DEFAULT_USERS_PATH } from '../app-defaults.js'
+import type { ResolvedApp } from '../cache/resolved-app.js'
 
 const MAX_PROFILE_BYTES = 1024 * 1024
 
@@ -65,7 +66,7 @@ function authorization (options: FetchRemoteUserOptions, url: string): Record<st
   const key = app.keys?.signing ?? null
   if (key === null) throw new SigningError(`app ${app.slug} holds no key to sign with`)
   if (app.strategy === 'SIGNATURE') {
-    return signOutgoingWithKey({ scheme: 'rfc9421', appName, key, slug: app.slug, method: 'GET', url, headers: { accept: 'application/json' }, body: null })
+    return signOutgoingWithKey({ scheme: 'rfc9421', appName, key, method: 'GET', url, headers: { accept: 'application/json' }, body: null })
   }
   // An app-level token (no `sub`), as the original's Service(app) does.
   return { authorization: linkAuthorizationHeader(appName, signJwtWithKey({ appName, audience: app.slug, key })) }
@@ -89,7 +90,7 @@ export async function fetchRemoteUser (options: FetchRemoteUserOptions): Promise
   let status: number
   let bytes: Buffer
   try {
-    const undici = loadUndici()
+    const undici = loadUndici('resolveRemoteUsers')
     const response = await undici.request(url, {
       dispatcher: options.dispatcher ?? undici.getGlobalDispatcher(),
       method: 'GET',

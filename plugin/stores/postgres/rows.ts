@@ -3,13 +3,12 @@
  * the mapping of app and user rows. No I/O here.
  */
 import type { AppRecord, PreviousKey, UserRecord } from '../../../types/index.js'
+import { DEFAULT_USERS_PATH, LEGACY_KEY_LIFETIME_MS } from '../../app-defaults.js'
 
-/** The original's LegacyKey lifetime: 2 minutes after the key was made. */
-export const LEGACY_KEY_LIFETIME_MS = 2 * 60 * 1000
+export { LEGACY_KEY_LIFETIME_MS }
 
 export type AppChanges = Partial<Omit<AppRecord, 'slug'>>
 
-export const DEFAULT_USERS_PATH = '/v1/auth/app/user/'
 export const USER_FIELDS = new Set(['id', 'username', 'email', 'first_name', 'last_name', 'credentials'])
 /** Record field -> column, for updateApp; `fallback` is what `undefined` means for NOT NULL columns. */
 export const APP_COLUMNS: ReadonlyArray<{ field: keyof AppRecord, column: string, kind: 'text' | 'bool' | 'int', fallback?: unknown }> = [
