@@ -13,7 +13,7 @@
  */
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify'
 import { loadPackage, loadSigners } from './package.js'
-import { APP_NAME, benchApps, CALLER, ROUTE_SCOPE, TARGET_HMAC } from './scenarios.js'
+import { APP_NAME, benchApps, CALLER, growthApps, growthScope, ROUTE_SCOPE, TARGET_HMAC } from './scenarios.js'
 
 export interface FloodResult {
   count: number
@@ -30,6 +30,8 @@ export interface FloodResult {
 export interface MemoryResults {
   tokens: FloodResult
   nonces: FloodResult
+  /** Heap that one app costs once it is cached (its resolved record, keys and cache entry), bytes. */
+  perCachedApp: { apps: number, bytesPerApp: number }
   peakRssBytes: number
 }
 
@@ -84,7 +86,32 @@ async function main (count: number): Promise<MemoryResults> {
   const store = app.linkedServices.nonceStore
   const nonces = await flood(count, 100_000, (i) => store.remember(`s:${CALLER}:nonce-${i.toString(36)}-padding-to-22`, 120_000))
   await app.close()
-  return { tokens, nonces, peakRssBytes: process.resourceUsage().maxRSS * 1024 }
+  const perCachedApp = await cachedApps(Math.min(count, 10_000))
+  return { tokens, nonces, perCachedApp, peakRssBytes: process.resourceUsage().maxRSS * 1024 }
+}
+
+/**
+ * `apps` apps, each calling once (app-level JWT): the heap after GC before and after, with the
+ * store already built, is what the plugin keeps per cached app.
+ */
+async function cachedApps (apps: number): Promise<MemoryResults['perCachedApp']> {
+  const { default: linkedServices, MemoryStore } = loadPackage()
+  const { signJwt } = loadSigners()
+  const records = growthApps({ apps, scopes: 1 })
+  const app = Fastify()
+  await app.register(linkedServices, { appName: APP_NAME, store: new MemoryStore({ apps: records }) })
+  const hook = app.scope([growthScope(0)])
+  const reply = { header () { return this } } as unknown as FastifyReply
+  const log = { error () {} }
+  const requests = records.map((record) => {
+    const authorization = `Link App=${record.slug},Token=${signJwt({ appName: record.slug, app: TARGET_HMAC, sub: '', expiresIn: 3600 })}`
+    return { headers: { authorization }, raw: { rawHeaders: ['Authorization', authorization] }, log, app: null, token: null }
+  })
+  const before = heapAfterGc()
+  for (const request of requests) await hook.call(app, request as unknown as FastifyRequest, reply)
+  const after = heapAfterGc()
+  await app.close()
+  return { apps, bytesPerApp: Math.round((after - before) / apps) }
 }
 
 const count = Number(process.argv.find((arg) => /^\d+$/.test(arg)) ?? 1_000_000)

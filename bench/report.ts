@@ -122,7 +122,8 @@ function sections (results: Report): string[] {
     out.push('## Memory\n\nA process of its own (`--expose-gc`); heap after a full GC:\n\n' +
       '| flood | bound | heap retained | per entry at the bound | growth once the bound is reached | peak heap (no GC) |\n|---|---:|---:|---:|---:|---:|\n' +
       ([['distinct tokens, each sent twice, through the scope hook', m.tokens], ['distinct nonces into the configured nonce store', m.nonces]] as const)
-        .map(([what, f]) => `| ${f.count} ${what} | ${f.bound} | ${fixed(f.retainedBytes / 1048576, 1)} MB | ${Math.round(f.retainedBytes / f.bound)} B | ${fixed(f.growthPastBoundBytes / 1048576, 1)} MB | ${fixed(f.peakHeapBytes / 1048576, 0)} MB |`).join('\n'))
+        .map(([what, f]) => `| ${f.count} ${what} | ${f.bound} | ${fixed(f.retainedBytes / 1048576, 1)} MB | ${Math.round(f.retainedBytes / f.bound)} B | ${fixed(f.growthPastBoundBytes / 1048576, 1)} MB | ${fixed(f.peakHeapBytes / 1048576, 0)} MB |`).join('\n') +
+      `\n\nA cached app (its resolved record, key objects and cache entry; ${m.perCachedApp.apps} apps, each calling once): ${m.perCachedApp.bytesPerApp} bytes of heap.`)
   }
   if (results.micro !== undefined) {
     const micro = results.micro
