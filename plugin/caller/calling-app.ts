@@ -3,7 +3,7 @@
  * RFC 9421, legacy signature) authenticate; the scope hook then authorizes.
  */
 import type { LinkedToken, Mode } from '../../types/index.js'
-import type { ResolvedConfig } from '../config.js'
+import { SLUG, type ResolvedConfig } from '../config.js'
 import {
   AlgorithmNotImplementedError, AppNotFoundError, ForbiddenSchemaError, ForbiddenStrategyError, InvalidAppKeyError
 } from '../errors.js'
@@ -29,8 +29,9 @@ export interface Authenticated {
  * answer. `mode` is the route's mode (undefined: follow the app's strategy).
  */
 export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): ResolvedApp | Promise<ResolvedApp> {
-  // A caller may not claim to be this service.
-  if (slug === ctx.config.appName) throw new AppNotFoundError()
+  // A caller may not claim to be this service; a name that is not a slug names no app, and
+  // never reaches the store or its caches.
+  if (slug === ctx.config.appName || !SLUG.test(slug)) throw new AppNotFoundError()
   const cached = ctx.storeCache.peekApp(slug, Date.now())
   if (cached !== undefined) return checkCallingApp(cached, scheme, mode)
   return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
