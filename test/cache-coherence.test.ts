@@ -1,0 +1,190 @@
+/**
+ * Cache coherence with a slow store (issue 12.4): a request that arrives after an app was
+ * removed, revoked or changed — told through the change feed, `invalidate(slug)` or `clear()` —
+ * is never authenticated (or authorized) by a store load that started before the change. The
+ * store here answers only when the test says so, with what it held when it was asked.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import Fastify, { type FastifyInstance } from 'fastify'
+import linkedServices, { MemoryStore } from '../plugin/index.js'
+import type { AgreementRecord, AppRecord, LinkedServicesStore, StoreChange, UserRecord } from '../plugin/index.js'
+import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
+import { hmacKeyHex } from './helpers/keys.js'
+
+const APP_NAME = 'nodeservice'
+
+type Method = 'getApp' | 'findUserByCredential' | 'getAgreement'
+
+/** A MemoryStore whose answers wait until released; each answer is what the store held when asked. */
+class SlowStore implements LinkedServicesStore {
+  readonly inner: MemoryStore
+  readonly held: Record<Method, Array<() => void>> = { getApp: [], findUserByCredential: [], getAgreement: [] }
+  readonly calls: Record<Method, number> = { getApp: 0, findUserByCredential: 0, getAgreement: 0 }
+  /** Methods answered at once. */
+  readonly fast = new Set<Method>()
+
+  constructor (inner: MemoryStore) { this.inner = inner }
+
+  #slow<T> (method: Method, answer: Promise<T>): Promise<T> {
+    this.calls[method]++
+    if (this.fast.has(method)) return answer
+    return new Promise((resolve) => { this.held[method].push(() => { void answer.then(resolve) }) })
+  }
+
+  async getApp (slug: string): Promise<AppRecord | null> { return await this.#slow('getApp', this.inner.getApp(slug)) }
+  async findUserByCredential (app: string, id: string): Promise<UserRecord | null> { return await this.#slow('findUserByCredential', this.inner.findUserByCredential(app, id)) }
+  async getAgreement (app: string, userId: string): Promise<AgreementRecord | null> { return await this.#slow('getAgreement', this.inner.getAgreement(app, userId)) }
+  subscribe (listener: (change: StoreChange) => void): () => void { return this.inner.subscribe(listener) }
+
+  /** Resolves once `count` calls of `method` are held (no fixed sleep: polls the event loop). */
+  async waitFor (method: Method, count: number): Promise<void> {
+    while (this.held[method].length < count) await new Promise((resolve) => setImmediate(resolve))
+  }
+
+  release (method: Method): void {
+    for (const answer of this.held[method].splice(0)) answer()
+  }
+}
+
+const secret = hmacKeyHex(32)
+const callerRecord = (): AppRecord => ({ slug: 'slowcaller', algorithm: 'HMAC_SHA256', privateKey: secret, requireAnAgreement: true, requiredScopes: ['read:user'] })
+
+async function server (store: SlowStore, options = {}): Promise<FastifyInstance> {
+  const app = Fastify({ logger: false })
+  await app.register(linkedServices, { appName: APP_NAME, store, ...options })
+  app.get('/open', { preHandler: app.scope() }, async () => ({ ok: true }))
+  app.get('/read', { preHandler: app.scope(['read:user']) }, async () => ({ ok: true }))
+  await app.ready()
+  return app
+}
+
+function token (sub = ''): string {
+  return linkHeader('slowcaller', encodeJwt(pythonClaims('slowcaller', APP_NAME, { sub }), { key: secret }))
+}
+
+type Change = 'feed' | 'invalidate' | 'clear'
+
+async function change (kind: Change, app: FastifyInstance, apply: () => void, slug: string): Promise<void> {
+  if (kind === 'feed') {
+    apply() // MemoryStore announces it on its change feed
+    return
+  }
+  // No feed (the slow store has no subscribe): the operator tells the plugin.
+  apply()
+  if (kind === 'invalidate') app.linkedServices.invalidate(slug)
+  else app.linkedServices.clear()
+}
+
+for (const kind of ['feed', 'invalidate', 'clear'] as const) {
+  test(`${kind}: an app removed while its load is under way authenticates no later request`, async () => {
+    const inner = new MemoryStore({ apps: [callerRecord()] })
+    const store = new SlowStore(inner)
+    if (kind !== 'feed') store.subscribe = undefined as never
+    const app = await server(store)
+    try {
+      const before = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
+      await store.waitFor('getApp', 1)
+      await change(kind, app, () => inner.removeApp('slowcaller'), 'slowcaller')
+      const afterRemoval = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
+      await store.waitFor('getApp', 2) // its own load, not the old one
+      store.release('getApp')
+      assert.equal((await before).statusCode, 200, 'it arrived before the removal')
+      const late = await afterRemoval
+      assert.equal(late.statusCode, 401)
+      assert.equal(late.json().code, 'FST_LINKED_SERVICES_APP_NOT_FOUND')
+      // The old load's answer was cached nowhere.
+      store.fast.add('getApp')
+      assert.equal((await app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })).statusCode, 401)
+    } finally {
+      await app.close()
+    }
+  })
+
+  test(`${kind}: a key revoked while a load is under way verifies no later request`, async () => {
+    const inner = new MemoryStore({ apps: [callerRecord()] })
+    const store = new SlowStore(inner)
+    if (kind !== 'feed') store.subscribe = undefined as never
+    const app = await server(store)
+    try {
+      const before = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
+      await store.waitFor('getApp', 1)
+      await change(kind, app, () => inner.rotateKey('slowcaller', { privateKey: hmacKeyHex(32) }, Date.now()), 'slowcaller')
+      const late = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
+      await store.waitFor('getApp', 2)
+      store.release('getApp')
+      assert.equal((await before).statusCode, 200)
+      assert.equal((await late).json().code, 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+    } finally {
+      await app.close()
+    }
+  })
+
+  test(`${kind}: an agreement removed while a load is under way authorizes no later request`, async () => {
+    const inner = new MemoryStore({
+      apps: [callerRecord()],
+      users: [{ id: 1, username: 'ann', email: 'ann@example.test', credentials: { slowcaller: '42' } }],
+      agreements: [{ app: 'slowcaller', userId: 1, optionalScopes: [] }]
+    })
+    const store = new SlowStore(inner)
+    if (kind !== 'feed') store.subscribe = undefined as never
+    store.fast.add('getApp')
+    store.fast.add('findUserByCredential')
+    const app = await server(store)
+    try {
+      const before = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
+      await store.waitFor('getAgreement', 1)
+      await change(kind, app, () => inner.removeAgreement('slowcaller', 1), 'slowcaller')
+      const late = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
+      await store.waitFor('getAgreement', 2)
+      store.release('getAgreement')
+      assert.equal((await before).statusCode, 200)
+      const answer = await late
+      assert.equal(answer.statusCode, 403)
+      assert.equal(answer.json().code, 'FST_LINKED_SERVICES_AGREEMENT_NOT_ACCEPTED')
+    } finally {
+      await app.close()
+    }
+  })
+}
+
+test('a user unlinked while its load is under way authorizes no later request', async () => {
+  const inner = new MemoryStore({
+    apps: [callerRecord()],
+    users: [{ id: 1, username: 'ann', email: 'ann@example.test', credentials: { slowcaller: '42' } }],
+    agreements: [{ app: 'slowcaller', userId: 1, optionalScopes: [] }]
+  })
+  const store = new SlowStore(inner)
+  store.fast.add('getApp')
+  store.fast.add('getAgreement')
+  const app = await server(store)
+  try {
+    const before = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
+    await store.waitFor('findUserByCredential', 1)
+    inner.linkUser(1, 'slowcaller', '43') // announced on the feed
+    const late = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
+    await store.waitFor('findUserByCredential', 2)
+    store.release('findUserByCredential')
+    assert.equal((await before).statusCode, 200)
+    assert.equal((await late).statusCode, 403)
+  } finally {
+    await app.close()
+  }
+})
+
+test('an app added while a "no such app" load is under way is not hidden by it', async () => {
+  const inner = new MemoryStore()
+  const store = new SlowStore(inner)
+  const app = await server(store, { cache: { negativeTtl: 60_000 } })
+  try {
+    const before = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
+    await store.waitFor('getApp', 1)
+    inner.addApp(callerRecord())
+    store.release('getApp')
+    assert.equal((await before).statusCode, 401)
+    store.fast.add('getApp')
+    assert.equal((await app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })).statusCode, 200)
+  } finally {
+    await app.close()
+  }
+})
