@@ -29,7 +29,7 @@ class SlowStore implements LinkedServicesStore {
   #slow<T> (method: Method, answer: Promise<T>): Promise<T> {
     this.calls[method]++
     if (this.fast.has(method)) return answer
-    return new Promise((resolve) => { this.held[method].push(() => { void answer.then(resolve) }) })
+    return new Promise((resolve) => { this.held[method].push(() => { answer.then(resolve, () => {}) }) })
   }
 
   async getApp (slug: string): Promise<AppRecord | null> { return await this.#slow('getApp', this.inner.getApp(slug)) }

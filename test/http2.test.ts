@@ -18,7 +18,8 @@ let app: FastifyInstance
 let client: http2.ClientHttp2Session
 
 before(async () => {
-  app = Fastify({ http2: true, logger: false })
+  // Typed as the default instance: the routes below use nothing specific to HTTP/2.
+  app = Fastify({ http2: true, logger: false }) as unknown as FastifyInstance
   await app.register(linkedServices, { appName: APP_NAME, store: new MemoryStore({ apps: [rfc.record, legacy.record] }), signature: { legacy: true } })
   const scope = { preHandler: app.scope([], { mode: 'signature' }) }
   const echo = async (request: FastifyRequest): Promise<unknown> => {

@@ -137,7 +137,7 @@ test('slugs, kids and subs named like Object.prototype members match only their 
     const { app: signed } = await signatureServer([proto.record])
     try {
       const request = signedInject(proto, { method: 'GET', path: '/sig', headers: { constructor: 'x' }, components: ['constructor'] })
-      delete (request.headers as Record<string, string>).constructor
+      Reflect.deleteProperty(request.headers, 'constructor')
       const response = await signed.inject(request)
       assert.equal(response.statusCode, 401)
       assert.equal(response.json().code, 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')

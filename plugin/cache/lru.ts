@@ -64,7 +64,8 @@ export class LruCache<K, V> {
     this.#entries.set(key, { value, expiresAt, used: false, bytes })
     this.#bytes += bytes
     if (this.#entries.size > this.#max) this.#evictOne()
-    while (bound !== undefined && this.#bytes > bound.maxBytes && this.#entries.size > 0) this.#evictOne()
+    if (bound === undefined) return
+    while (this.#bytes > bound.maxBytes && this.#entries.size > 0) this.#evictOne()
   }
 
   delete (key: K): void {

@@ -61,8 +61,25 @@ function isDerSequence (bytes: Buffer): boolean {
 function looksLikeKeyText (bytes: Buffer): string | null {
   const text = bytes.toString('latin1')
   if (PEM_MARKER.test(text) || BAG_ATTRIBUTES.test(text.replace(/^\xef\xbb\xbf/, ''))) return 'a PEM key'
-  if (isDerSequence(bytes)) return 'a DER-encoded (ASN.1) key'
+  if (isDerSequence(bytes) && parsesAsDerKey(bytes)) return 'a DER-encoded (ASN.1) key'
   return null
+}
+
+const DER_KEY_FORMATS = [
+  { type: 'spki', private: false }, { type: 'pkcs1', private: false },
+  { type: 'pkcs8', private: true }, { type: 'pkcs1', private: true }, { type: 'sec1', private: true }
+] as const
+
+/** Whether OpenSSL reads these bytes as a public or private key (so a random secret is never refused). */
+function parsesAsDerKey (bytes: Buffer): boolean {
+  for (const format of DER_KEY_FORMATS) {
+    try {
+      if (format.private) createPrivateKey({ key: bytes, format: 'der', type: format.type })
+      else createPublicKey({ key: bytes, format: 'der', type: format.type })
+      return true
+    } catch {}
+  }
+  return false
 }
 
 /** PEM text given directly or as the hex of its text (the original's column format). */
