@@ -37,9 +37,15 @@ class SlowStore implements LinkedServicesStore {
   async getAgreement (app: string, userId: string): Promise<AgreementRecord | null> { return await this.#slow('getAgreement', this.inner.getAgreement(app, userId)) }
   subscribe (listener: (change: StoreChange) => void): () => void { return this.inner.subscribe(listener) }
 
-  /** Resolves once `count` calls of `method` are held (no fixed sleep: polls the event loop). */
+  /**
+   * Resolves once `count` calls of `method` are held (no fixed sleep: polls the event loop);
+   * fails when they are not there within many turns of it (a request joined an older load).
+   */
   async waitFor (method: Method, count: number): Promise<void> {
-    while (this.held[method].length < count) await new Promise((resolve) => setImmediate(resolve))
+    for (let turn = 0; this.held[method].length < count; turn++) {
+      if (turn === 2000) throw new Error(`${method} was asked ${this.held[method].length} times, not ${count}`)
+      await new Promise((resolve) => setImmediate(resolve))
+    }
   }
 
   release (method: Method): void {
