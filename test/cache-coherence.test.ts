@@ -8,7 +8,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import Fastify, { type FastifyInstance } from 'fastify'
 import linkedServices, { MemoryStore } from '../plugin/index.js'
-import type { AgreementRecord, AppRecord, LinkedServicesStore, StoreChange, UserRecord } from '../plugin/index.js'
+import type { LightMyRequestResponse } from 'fastify'
+import type { AgreementRecord, AppRecord, LinkedServicesStore, MemoryStoreData, StoreChange, UserRecord } from '../plugin/index.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { hmacKeyHex } from './helpers/keys.js'
 
@@ -71,32 +72,49 @@ function token (sub = ''): string {
 
 type Change = 'feed' | 'invalidate' | 'clear'
 
-async function change (kind: Change, app: FastifyInstance, apply: () => void, slug: string): Promise<void> {
-  if (kind === 'feed') {
-    apply() // MemoryStore announces it on its change feed
-    return
-  }
-  // No feed (the slow store has no subscribe): the operator tells the plugin.
-  apply()
-  if (kind === 'invalidate') app.linkedServices.invalidate(slug)
-  else app.linkedServices.clear()
+interface Race {
+  kind: Change
+  data: MemoryStoreData
+  /** The store call held while the change happens; the others answer at once. */
+  held: Method
+  url: string
+  sub?: string
+  apply: (inner: MemoryStore) => void
+}
+
+/**
+ * One request starts a load, the change happens while it is held, a second request arrives; then
+ * the store answers. Returns both responses and the server (closed by the caller).
+ */
+async function race ({ kind, data, held, url, sub = '', apply }: Race): Promise<{ before: LightMyRequestResponse, late: LightMyRequestResponse, app: FastifyInstance, store: SlowStore }> {
+  const inner = new MemoryStore(data)
+  const store = new SlowStore(inner)
+  if (kind === 'invalidate' || kind === 'clear') store.subscribe = undefined as never
+  for (const method of ['getApp', 'findUserByCredential', 'getAgreement'] as const) if (method !== held) store.fast.add(method)
+  const app = await server(store)
+  const call = (): Promise<LightMyRequestResponse> => app.inject({ method: 'GET', url, headers: { authorization: token(sub) } })
+  const before = call()
+  await store.waitFor(held, 1)
+  apply(inner)
+  if (kind === 'invalidate') app.linkedServices.invalidate('slowcaller')
+  if (kind === 'clear') app.linkedServices.clear()
+  const late = call()
+  await store.waitFor(held, 2) // its own load, not the old one
+  store.release(held)
+  return { before: await before, late: await late, app, store }
+}
+
+const withAgreement: MemoryStoreData = {
+  apps: [callerRecord()],
+  users: [{ id: 1, username: 'ann', email: 'ann@example.test', credentials: { slowcaller: '42' } }],
+  agreements: [{ app: 'slowcaller', userId: 1, optionalScopes: [] }]
 }
 
 for (const kind of ['feed', 'invalidate', 'clear'] as const) {
   test(`${kind}: an app removed while its load is under way authenticates no later request`, async () => {
-    const inner = new MemoryStore({ apps: [callerRecord()] })
-    const store = new SlowStore(inner)
-    if (kind !== 'feed') store.subscribe = undefined as never
-    const app = await server(store)
+    const { before, late, app, store } = await race({ kind, data: { apps: [callerRecord()] }, held: 'getApp', url: '/open', apply: (inner) => inner.removeApp('slowcaller') })
     try {
-      const before = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
-      await store.waitFor('getApp', 1)
-      await change(kind, app, () => inner.removeApp('slowcaller'), 'slowcaller')
-      const afterRemoval = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
-      await store.waitFor('getApp', 2) // its own load, not the old one
-      store.release('getApp')
-      assert.equal((await before).statusCode, 200, 'it arrived before the removal')
-      const late = await afterRemoval
+      assert.equal(before.statusCode, 200, 'it arrived before the removal')
       assert.equal(late.statusCode, 401)
       assert.equal(late.json().code, 'FST_LINKED_SERVICES_APP_NOT_FOUND')
       // The old load's answer was cached nowhere.
@@ -108,46 +126,21 @@ for (const kind of ['feed', 'invalidate', 'clear'] as const) {
   })
 
   test(`${kind}: a key revoked while a load is under way verifies no later request`, async () => {
-    const inner = new MemoryStore({ apps: [callerRecord()] })
-    const store = new SlowStore(inner)
-    if (kind !== 'feed') store.subscribe = undefined as never
-    const app = await server(store)
+    const { before, late, app } = await race({ kind, data: { apps: [callerRecord()] }, held: 'getApp', url: '/open', apply: (inner) => inner.rotateKey('slowcaller', { privateKey: hmacKeyHex(32) }, Date.now()) })
     try {
-      const before = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
-      await store.waitFor('getApp', 1)
-      await change(kind, app, () => inner.rotateKey('slowcaller', { privateKey: hmacKeyHex(32) }, Date.now()), 'slowcaller')
-      const late = app.inject({ method: 'GET', url: '/open', headers: { authorization: token() } })
-      await store.waitFor('getApp', 2)
-      store.release('getApp')
-      assert.equal((await before).statusCode, 200)
-      assert.equal((await late).json().code, 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+      assert.equal(before.statusCode, 200)
+      assert.equal(late.json().code, 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
     } finally {
       await app.close()
     }
   })
 
   test(`${kind}: an agreement removed while a load is under way authorizes no later request`, async () => {
-    const inner = new MemoryStore({
-      apps: [callerRecord()],
-      users: [{ id: 1, username: 'ann', email: 'ann@example.test', credentials: { slowcaller: '42' } }],
-      agreements: [{ app: 'slowcaller', userId: 1, optionalScopes: [] }]
-    })
-    const store = new SlowStore(inner)
-    if (kind !== 'feed') store.subscribe = undefined as never
-    store.fast.add('getApp')
-    store.fast.add('findUserByCredential')
-    const app = await server(store)
+    const { before, late, app } = await race({ kind, data: withAgreement, held: 'getAgreement', url: '/read', sub: '42', apply: (inner) => inner.removeAgreement('slowcaller', 1) })
     try {
-      const before = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
-      await store.waitFor('getAgreement', 1)
-      await change(kind, app, () => inner.removeAgreement('slowcaller', 1), 'slowcaller')
-      const late = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
-      await store.waitFor('getAgreement', 2)
-      store.release('getAgreement')
-      assert.equal((await before).statusCode, 200)
-      const answer = await late
-      assert.equal(answer.statusCode, 403)
-      assert.equal(answer.json().code, 'FST_LINKED_SERVICES_AGREEMENT_NOT_ACCEPTED')
+      assert.equal(before.statusCode, 200)
+      assert.equal(late.statusCode, 403)
+      assert.equal(late.json().code, 'FST_LINKED_SERVICES_AGREEMENT_NOT_ACCEPTED')
     } finally {
       await app.close()
     }
@@ -155,24 +148,10 @@ for (const kind of ['feed', 'invalidate', 'clear'] as const) {
 }
 
 test('a user unlinked while its load is under way authorizes no later request', async () => {
-  const inner = new MemoryStore({
-    apps: [callerRecord()],
-    users: [{ id: 1, username: 'ann', email: 'ann@example.test', credentials: { slowcaller: '42' } }],
-    agreements: [{ app: 'slowcaller', userId: 1, optionalScopes: [] }]
-  })
-  const store = new SlowStore(inner)
-  store.fast.add('getApp')
-  store.fast.add('getAgreement')
-  const app = await server(store)
+  const { before, late, app } = await race({ kind: 'feed', data: withAgreement, held: 'findUserByCredential', url: '/read', sub: '42', apply: (inner) => inner.linkUser(1, 'slowcaller', '43') })
   try {
-    const before = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
-    await store.waitFor('findUserByCredential', 1)
-    inner.linkUser(1, 'slowcaller', '43') // announced on the feed
-    const late = app.inject({ method: 'GET', url: '/read', headers: { authorization: token('42') } })
-    await store.waitFor('findUserByCredential', 2)
-    store.release('findUserByCredential')
-    assert.equal((await before).statusCode, 200)
-    assert.equal((await late).statusCode, 403)
+    assert.equal(before.statusCode, 200)
+    assert.equal(late.statusCode, 403)
   } finally {
     await app.close()
   }
