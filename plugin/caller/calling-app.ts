@@ -29,11 +29,13 @@ export interface Authenticated {
  * answer. `mode` is the route's mode (undefined: follow the app's strategy).
  */
 export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): ResolvedApp | Promise<ResolvedApp> {
-  // A caller may not claim to be this service; a name that is not a slug names no app, and
-  // never reaches the store or its caches.
-  if (slug === ctx.config.appName || !SLUG.test(slug)) throw new AppNotFoundError()
+  // A caller may not claim to be this service.
+  if (slug === ctx.config.appName) throw new AppNotFoundError()
   const cached = ctx.storeCache.peekApp(slug, Date.now())
   if (cached !== undefined) return checkCallingApp(cached, scheme, mode)
+  // A name that is not a slug names no app and never reaches the store. (The caches hold slugs
+  // only, so a hit above needs no check: the warm path costs no regular expression.)
+  if (!SLUG.test(slug)) throw new AppNotFoundError()
   return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
 }
 
