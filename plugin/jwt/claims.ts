@@ -22,6 +22,11 @@ const checkedHeaders = new Map<string, CheckedHeader>()
 const MAX_CHECKED_HEADERS = 256
 const MAX_REMEMBERED_HEADER_LENGTH = 512
 
+/** How many header verdicts are remembered now (for tests: the bound holds whatever is sent). */
+export function rememberedHeaderCount (): number {
+  return checkedHeaders.size
+}
+
 /** Decodes and checks an encoded JOSE header, once per distinct header. */
 export function checkHeaderSegment (segment: string): CheckedHeader {
   const known = checkedHeaders.get(segment)
