@@ -134,6 +134,7 @@ export class MemoryNonceStore implements NonceStore {
    * whose floor has passed (every new window ends after it).
    */
   #heaviest (own: Partition, now: number): Partition {
+    if (this.#partitions.size === 1) return own
     let heaviest = own
     for (const [name, partition] of this.#partitions) {
       if (partition.entries.size > heaviest.entries.size) heaviest = partition
