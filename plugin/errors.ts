@@ -49,6 +49,7 @@ export const ContentDigestMismatchError = define('content-digest-mismatch', 401,
 // Malformed requests (4xx, not authentication verdicts).
 export const DuplicateAuthorizationHeaderError = define('authorization-header-duplicated', 400, 'Bad request: more than one %s header')
 export const HeaderTooLargeError = define('authorization-header-too-large', 431, 'The %s header is too large')
+export const RequestTargetRefusedError = define('request-target-refused', 400, 'Bad request: the request target is not accepted%s')
 
 // Authorization (403): authenticated, but not allowed.
 export const ForbiddenScopeError = define('forbidden-scope', 403, 'Forbidden: a scope this route needs is not granted')
@@ -75,7 +76,7 @@ export const SigningError = define('signing-failed', 500, 'Cannot sign: %s')
 
 /** Look a constructor up by the original's slug (for tests and host error handlers). */
 export function errorForSlug (slug: string): Constructor | undefined {
-  return constructors[slug]
+  return Object.hasOwn(constructors, slug) ? constructors[slug] : undefined
 }
 
 export function isLinkedServicesError (error: unknown): error is LinkedServicesError {

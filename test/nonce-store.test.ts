@@ -79,3 +79,45 @@ describe('MemoryNonceStore', () => {
     assert.equal(store.size, 0)
   })
 })
+
+describe('MemoryNonceStore partitions (one app cannot crowd out another)', () => {
+  test('full: the heaviest partition gives up its oldest nonce, and only its floor rises', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 0 })
+    const store = new MemoryNonceStore({ max: 4 })
+    // App a: a burst with windows a few seconds later than anyone else's.
+    for (let i = 0; i < 4; i++) assert.equal(store.rememberSync(`a${i}`, 125_000, 'a'), true)
+    // App b's fresh request: accepted; a's oldest made room, a's floor rose, b's did not.
+    assert.equal(store.rememberSync('b0', 120_000, 'b'), true)
+    assert.equal(store.size, 4)
+    assert.equal(store.floorOf('a'), 126_000)
+    assert.equal(store.floorOf('b'), -Infinity)
+    // b keeps being accepted while a holds more: each of b's requests costs a an old nonce.
+    assert.equal(store.rememberSync('b1', 120_000, 'b'), true)
+    // A replay of a's evicted nonce never passes; a's nonces still held are refused as before.
+    assert.equal(store.rememberSync('a0', 125_000, 'a'), false)
+    assert.equal(store.rememberSync('a3', 125_000, 'a'), false)
+    assert.equal(store.rememberSync('b0', 120_000, 'b'), false)
+    // Balanced (2 and 2): the newcomer's own partition gives way on a tie; a window that ends
+    // within the floor's margin would be refused, a later one passes.
+    t.mock.timers.tick(1500)
+    assert.equal(store.rememberSync('b2', 120_000, 'b'), true)
+    assert.equal(store.floorOf('b'), 121_000)
+    assert.equal(store.floorOf('a'), 126_000)
+    // A replay of the evicted b0 carries b0's window end (the verifier derives the TTL from it).
+    assert.equal(store.rememberSync('b0', 120_000 - 1500, 'b'), false)
+  })
+
+  test('a partition emptied by eviction is forgotten once its floor has passed', async (t) => {
+    t.mock.timers.enable({ apis: ['Date'], now: 0 })
+    const store = new MemoryNonceStore({ max: 2 })
+    store.rememberSync('a0', 1000, 'a')
+    store.rememberSync('b0', 1000, 'b')
+    store.rememberSync('b1', 1000, 'b') // evicts b0 (b is the newcomer's partition, a tie)
+    t.mock.timers.tick(5000)
+    store.rememberSync('c0', 1000, 'c')
+    store.rememberSync('c1', 1000, 'c')
+    store.rememberSync('c2', 1000, 'c')
+    assert.equal(store.floorOf('a'), -Infinity)
+    assert.ok(store.size <= 2)
+  })
+})

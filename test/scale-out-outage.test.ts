@@ -75,8 +75,11 @@ describe('outages', { skip }, () => {
     const key = hmacKeyHex(32)
     await admin.createApp({ slug: 'cached', algorithm: 'HMAC_SHA256', privateKey: key, requireAnAgreement: false })
     await admin.createApp({ slug: 'cold', algorithm: 'HMAC_SHA256', privateKey: key, requireAnAgreement: false })
-    await admin.addUser({ id: 1, username: 'u', email: 'u@x', credentials: { cached: 'x1' } })
     await settled('cached', 'cold')
+    // The user's link is announced for `cached` too: wait for that one as well, or it may empty
+    // the cache after the warm-up below.
+    await admin.addUser({ id: 1, username: 'u', email: 'u@x', credentials: { cached: 'x1' } })
+    await settled('cached')
     assert.equal((await app.inject({ url: '/open', headers: { authorization: jwt('cached', key) } })).statusCode, 200)
     await pgProxy.cut()
     assert.equal((await app.inject({ url: '/open', headers: { authorization: jwt('cached', key) } })).statusCode, 200, 'served from the cache')

@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { generateKeyPairSync } from 'node:crypto'
+import { createHash, generateKeyPairSync } from 'node:crypto'
 import type { InjectOptions } from 'fastify'
 import type { AppRecord } from '../plugin/index.js'
 import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
@@ -188,4 +188,58 @@ test('key material never reaches request.app, a response or a log line (success,
   logs.assertClean(secrets)
   assert.ok(logs.lines.length > 10, 'the logger did write (trace level)')
   await app.close()
+})
+
+test('an HMAC secret whose bytes are key text is refused wherever the PEM starts, and as DER (issue 12.3)', async () => {
+  const hex = (text: string | Buffer): string => Buffer.from(text).toString('hex')
+  const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+  const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  const ed = generateKeyPairSync('ed25519')
+  const pem = ED.publicPem
+  const crlf = pem.replace(/\n/g, '\r\n')
+  const bag = `Bag Attributes\n    localKeyID: 01 02 03 04\n    friendlyName: signer\nKey Attributes: <No Attributes>\n${ED.privatePem}`
+  const spellings: Record<string, string> = {
+    'PEM first': hex(pem),
+    'leading space': hex('  ' + pem),
+    'leading newline': hex('\n' + pem),
+    'leading CRLF': hex('\r\n' + crlf),
+    'UTF-8 BOM': hex(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(pem)])),
+    'CRLF line ends': hex(crlf),
+    'Bag Attributes preamble': hex(bag),
+    'Bag Attributes after a BOM': hex(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(bag)])),
+    'text before the PEM': hex('key follows:\n' + pem),
+    'lower-case BEGIN': hex(pem.replace('BEGIN', 'begin')),
+    'RSA public PEM': hex(rsa.publicKey.export({ format: 'pem', type: 'spki' }) as string),
+    'Ed25519 SPKI DER': (ed.publicKey.export({ format: 'der', type: 'spki' })).toString('hex'),
+    'Ed25519 PKCS#8 DER': (ed.privateKey.export({ format: 'der', type: 'pkcs8' })).toString('hex'),
+    'RSA SPKI DER': (rsa.publicKey.export({ format: 'der', type: 'spki' })).toString('hex'),
+    'RSA PKCS#1 DER': (rsa.publicKey.export({ format: 'der', type: 'pkcs1' })).toString('hex'),
+    'EC SPKI DER': (ec.publicKey.export({ format: 'der', type: 'spki' })).toString('hex'),
+    'EC SEC1 DER': (ec.privateKey.export({ format: 'der', type: 'sec1' })).toString('hex')
+  }
+  for (const [what, privateKey] of Object.entries(spellings)) {
+    for (const algorithm of ['HMAC_SHA256', 'HMAC_SHA512'] as const) {
+      const resolved = resolveApp({ slug: 'pem', algorithm, privateKey })
+      assert.equal(resolved.keys, null, `${what} (${algorithm}) was accepted as an HMAC secret`)
+      assert.match(resolved.keyProblem ?? '', /PEM key|DER-encoded/, what)
+    }
+  }
+  // Through the request path: 401 invalid-app-key, and a token "signed" with the public key text does not pass.
+  const record: AppRecord = { slug: 'pemhmac', algorithm: 'HMAC_SHA256', privateKey: spellings['leading newline'], requireAnAgreement: false }
+  const { app } = await attackServer({ apps: [record] })
+  try {
+    const forged = encodeJwt(pythonClaims('pemhmac', APP_NAME), { key: spellings['leading newline'] })
+    const response = await app.inject({ method: 'GET', url: '/any', headers: { authorization: linkHeader('pemhmac', forged) } })
+    assert.equal(response.statusCode, 401)
+    assert.equal(response.json().code, 'FST_LINKED_SERVICES_INVALID_APP_KEY')
+  } finally {
+    await app.close()
+  }
+  // Secrets that merely look like the start of a DER SEQUENCE are not key text: accepted.
+  const sequenceShaped = Buffer.concat([Buffer.from([0x30, 30]), Buffer.alloc(30, 7)]).toString('hex')
+  assert.notEqual(resolveApp({ slug: 'ok', algorithm: 'HMAC_SHA256', privateKey: sequenceShaped }).keys, null)
+  for (let i = 0; i < 200; i++) {
+    const secret = createHash('sha256').update(`secret ${i}`).digest('hex')
+    assert.notEqual(resolveApp({ slug: 'ok', algorithm: 'HMAC_SHA256', privateKey: secret }).keys, null)
+  }
 })

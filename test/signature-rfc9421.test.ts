@@ -476,18 +476,25 @@ describe('captureRawBody (unit)', () => {
     assert.equal(wantsRawBody({ 'signature-input': 'x' }), true)
 
     const plain = new PassThrough()
-    const unsigned = { headers: {}, routeOptions: { bodyLimit: 10 } }
+    const http1 = { httpVersionMajor: 1 }
+    const unsigned = { headers: {}, raw: http1, routeOptions: { bodyLimit: 10 } }
     assert.equal(capture(unsigned, plain), plain)
     assert.equal(rawBodyOf(unsigned as never), undefined)
     // A signed request that announces no body (no Content-Length, or 0; no Transfer-Encoding) is not piped.
     for (const headers of [{ 'signature-input': 'x' }, { 'signature-input': 'x', 'content-length': '0' }]) {
       const bodiless = new PassThrough()
-      assert.equal(capture({ headers, routeOptions: { bodyLimit: 10 } }, bodiless), bodiless)
+      assert.equal(capture({ headers, raw: http1, routeOptions: { bodyLimit: 10 } }, bodiless), bodiless)
     }
+    // HTTP/2: a stream that ended with its HEADERS frame has no body; one that did not may carry
+    // DATA frames without any Content-Length, and is piped.
+    const ended = new PassThrough()
+    assert.equal(capture({ headers: { 'signature-input': 'x' }, raw: { httpVersionMajor: 2, stream: { endAfterHeaders: true } }, routeOptions: { bodyLimit: 10 } }, ended), ended)
+    const open = new PassThrough()
+    assert.notEqual(capture({ headers: { 'signature-input': 'x' }, raw: { httpVersionMajor: 2, stream: { endAfterHeaders: false } }, routeOptions: { bodyLimit: 10 } }, open), open)
 
     for (const [limit, expected] of [[100, 'hello world'], [5, undefined]] as const) {
       const source = new PassThrough()
-      const signed = { headers: { 'signature-input': 'x', 'transfer-encoding': 'chunked' }, routeOptions: { bodyLimit: limit } }
+      const signed = { headers: { 'signature-input': 'x', 'transfer-encoding': 'chunked' }, raw: http1, routeOptions: { bodyLimit: limit } }
       const out = capture(signed, source)
       const chunks: Buffer[] = []
       out.on('data', (chunk: Buffer) => chunks.push(chunk))

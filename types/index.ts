@@ -136,8 +136,17 @@ export interface LinkedServicesStore {
  * same nonce exactly one resolves `true`. Throwing means "cannot tell" and the request is refused.
  */
 export interface NonceStore {
-  /** `true` when the nonce was new and is now remembered for `ttlMs`; `false` when seen before. */
-  remember (nonce: string, ttlMs: number): Promise<boolean>
+  /**
+   * `true` when the nonce was new and is now remembered for `ttlMs`; `false` when seen before.
+   * `partition` is the calling app's slug (the nonce key already holds it): a bounded store may
+   * use it so that one app's traffic cannot crowd out another's.
+   */
+  remember (nonce: string, ttlMs: number, partition?: string): Promise<boolean>
+  /**
+   * Optional: the same answer without a promise, for a store that never waits (the in-memory
+   * one). When present the plugin calls it instead of `remember`, with no timeout.
+   */
+  rememberSync? (nonce: string, ttlMs: number, partition?: string): boolean
   close? (): Promise<void>
 }
 

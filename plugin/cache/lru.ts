@@ -12,26 +12,43 @@ interface Entry<V> {
   value: V
   expiresAt: number
   used: boolean
+  /** Estimated bytes (0 without a byte bound). */
+  bytes: number
+}
+
+export interface LruBytesBound<K, V> {
+  /** Most estimated bytes held at once; an entry estimated above it is not kept at all. */
+  maxBytes: number
+  /** The estimated bytes of one entry (key and value). */
+  sizeOf: (key: K, value: V) => number
 }
 
 export class LruCache<K, V> {
   readonly #max: number
+  readonly #bytesBound: LruBytesBound<K, V> | undefined
   readonly #entries = new Map<K, Entry<V>>()
   #hand: IterableIterator<[K, Entry<V>]> | null = null
+  #bytes = 0
 
-  constructor (max: number) {
+  constructor (max: number, bytesBound?: LruBytesBound<K, V>) {
     this.#max = max
+    this.#bytesBound = bytesBound
   }
 
   get size (): number {
     return this.#entries.size
   }
 
+  /** Estimated bytes held (0 without a byte bound). */
+  get bytes (): number {
+    return this.#bytes
+  }
+
   get (key: K, now: number = Date.now()): V | undefined {
     const entry = this.#entries.get(key)
     if (entry === undefined) return undefined
     if (entry.expiresAt <= now) {
-      this.#entries.delete(key)
+      this.#remove(key, entry)
       return undefined
     }
     entry.used = true
@@ -40,25 +57,38 @@ export class LruCache<K, V> {
 
   set (key: K, value: V, expiresAt: number): void {
     if (this.#max <= 0) return
-    this.#entries.delete(key)
-    this.#entries.set(key, { value, expiresAt, used: false })
+    this.delete(key)
+    const bound = this.#bytesBound
+    const bytes = bound === undefined ? 0 : bound.sizeOf(key, value)
+    if (bound !== undefined && bytes > bound.maxBytes) return
+    this.#entries.set(key, { value, expiresAt, used: false, bytes })
+    this.#bytes += bytes
     if (this.#entries.size > this.#max) this.#evictOne()
+    if (bound === undefined) return
+    while (this.#bytes > bound.maxBytes && this.#entries.size > 0) this.#evictOne()
   }
 
   delete (key: K): void {
-    this.#entries.delete(key)
+    const entry = this.#entries.get(key)
+    if (entry !== undefined) this.#remove(key, entry)
   }
 
   /** Drops every entry whose value matches. */
   deleteWhere (predicate: (value: V, key: K) => boolean): void {
     for (const [key, entry] of this.#entries) {
-      if (predicate(entry.value, key)) this.#entries.delete(key)
+      if (predicate(entry.value, key)) this.#remove(key, entry)
     }
   }
 
   clear (): void {
     this.#entries.clear()
     this.#hand = null
+    this.#bytes = 0
+  }
+
+  #remove (key: K, entry: Entry<V>): void {
+    this.#entries.delete(key)
+    this.#bytes -= entry.bytes
   }
 
   /** The next entry under the clock hand, oldest first, starting over at the end. */
@@ -80,7 +110,10 @@ export class LruCache<K, V> {
       if (next === undefined) return
       const [key, entry] = next
       this.#entries.delete(key)
-      if (!entry.used) return
+      if (!entry.used) {
+        this.#bytes -= entry.bytes
+        return
+      }
       entry.used = false
       this.#entries.set(key, entry)
     }

@@ -1,13 +1,32 @@
 /**
  * The cache in front of any store: apps (resolved once per load: keys parsed, scope sets built),
  * user links and agreements. Bounded LRU with TTL, one store call for many concurrent misses
- * (single flight), short negative caching for unknown apps, a deadline on every store call, and
- * explicit invalidation per app (an app's keys or scopes change: the next request reloads it).
+ * (single flight), a deadline on every store call, and explicit invalidation per app (an app's
+ * keys or scopes change: the next request reloads it).
+ *
+ * Unknown apps live in a negative cache of their own, bounded in entries and bytes: a flood of
+ * made-up slugs costs one store call per slug per `negativeTtl`, pins at most
+ * NEGATIVE_CACHE_MAX_BYTES, and never evicts a known app.
+ *
+ * Coherence: a load that was under way when its app was invalidated (change feed,
+ * `invalidate(slug)`) or when everything was cleared (`clear()`) is forgotten at once: a request
+ * arriving after the change starts a load of its own, and the old load's answer is cached
+ * nowhere. Only requests that were already waiting for it get that answer.
  */
 import type { AgreementRecord, LinkedServicesStore, RemoteUserProfile, StoreChange, UserRecord } from '../../types/index.js'
 import { LruCache } from './lru.js'
 import { resolveApp, type ResolvedApp } from './resolved-app.js'
 import { callStore } from './call-store.js'
+
+/**
+ * Estimated bytes of a cache entry's bookkeeping (Map slot, entry object, string header), on top
+ * of the key and value text: measured about 300 with 100-character slugs (test/security-flood).
+ */
+export const ENTRY_OVERHEAD_BYTES = 320
+/** Most estimated bytes the negative cache of unknown apps holds (slugs are at most 100 characters). */
+export const NEGATIVE_CACHE_MAX_BYTES = 1024 * 1024
+/** Most estimated bytes each of the user and agreement caches holds. */
+export const PER_USER_CACHE_MAX_BYTES = 16 * 1024 * 1024
 
 export interface StoreCacheOptions {
   max: number
@@ -23,24 +42,54 @@ export interface StoreCacheOptions {
 /** `null` is a cached "no such app". */
 type AppEntry = ResolvedApp | null
 
+/** A store call under way; `stale` once its app was invalidated (its answer is then cached nowhere). */
+interface Flight {
+  promise: Promise<unknown>
+  app: string
+  stale: boolean
+}
+
+/** A record's size as JSON text: an estimate, taken once per store answer. */
+function recordBytes (key: string, value: object | null): number {
+  let text = 0
+  if (value !== null) {
+    try {
+      text = JSON.stringify(value)?.length ?? 0
+    } catch {
+      text = Infinity // not serialisable (a BigInt, a cycle): too odd to keep
+    }
+  }
+  return key.length + text + ENTRY_OVERHEAD_BYTES
+}
+
 export class StoreCache {
   readonly store: LinkedServicesStore
   readonly #options: StoreCacheOptions
-  readonly #apps: LruCache<string, AppEntry>
+  readonly #apps: LruCache<string, ResolvedApp>
+  readonly #unknownApps: LruCache<string, true>
   readonly #users: LruCache<string, UserRecord | null>
   readonly #agreements: LruCache<string, AgreementRecord | null>
-  readonly #inFlight = new Map<string, Promise<unknown>>()
-  /** Bumped on every invalidation of an app: loads started before it must not fill the cache. */
-  readonly #generation = new Map<string, number>()
+  readonly #inFlight = new Map<string, Flight>()
   #unsubscribe: (() => void) | null = null
 
   constructor (store: LinkedServicesStore, options: StoreCacheOptions) {
     this.store = store
     this.#options = options
     this.#apps = new LruCache(options.max)
-    // Users and agreements are per (app, user): allow more of them than apps.
-    this.#users = new LruCache(options.max * 10)
-    this.#agreements = new LruCache(options.max * 10)
+    this.#unknownApps = new LruCache(options.max, {
+      maxBytes: NEGATIVE_CACHE_MAX_BYTES,
+      sizeOf: (slug) => slug.length + ENTRY_OVERHEAD_BYTES
+    })
+    // Users and agreements are per (app, user): allow more of them than apps, bounded in bytes too.
+    const perUser = { maxBytes: PER_USER_CACHE_MAX_BYTES, sizeOf: recordBytes }
+    this.#users = new LruCache<string, UserRecord | null>(options.max * 10, perUser)
+    this.#agreements = new LruCache<string, AgreementRecord | null>(options.max * 10, perUser)
+  }
+
+  /** Entries and estimated bytes of each cache (for tests and diagnostics). */
+  get stats (): Record<'apps' | 'unknownApps' | 'users' | 'agreements', { size: number, bytes: number }> {
+    const of = (cache: { size: number, bytes: number }): { size: number, bytes: number } => ({ size: cache.size, bytes: cache.bytes })
+    return { apps: of(this.#apps), unknownApps: of(this.#unknownApps), users: of(this.#users), agreements: of(this.#agreements) }
   }
 
   /** Listens to the store's change feed, when it has one. */
@@ -55,13 +104,15 @@ export class StoreCache {
     this.clear()
   }
 
-  /** The cached app, if there is a fresh entry: `undefined` when the store must be asked. */
+  /** The cached app (`null`: known to be unknown), if there is a fresh entry: `undefined` when the store must be asked. */
   peekApp (slug: string, now: number): AppEntry | undefined {
-    return this.#apps.get(slug, now)
+    const app = this.#apps.get(slug, now)
+    if (app !== undefined) return app
+    return this.#unknownApps.get(slug, now) === true ? null : undefined
   }
 
   async getApp (slug: string): Promise<ResolvedApp | null> {
-    const cached = this.#apps.get(slug, Date.now())
+    const cached = this.peekApp(slug, Date.now())
     if (cached !== undefined) return cached
     return await this.#singleFlight(`app\0${slug}`, slug, async () => {
       const record = await callStore(() => this.store.getApp(slug), this.#options.timeout)
@@ -70,8 +121,8 @@ export class StoreCache {
       if (app !== null && app.keyProblem !== null) this.#options.onKeyProblem?.(slug, app.keyProblem)
       return app
     }, (app) => {
-      const ttl = app === null ? this.#options.negativeTtl : this.#options.ttl
-      this.#apps.set(slug, app, Date.now() + ttl)
+      if (app === null) this.#unknownApps.set(slug, true, Date.now() + this.#options.negativeTtl)
+      else this.#apps.set(slug, app, Date.now() + this.#options.ttl)
     })
   }
 
@@ -104,44 +155,59 @@ export class StoreCache {
     const link = this.store.linkRemoteUser
     if (typeof link !== 'function') throw new TypeError('the store cannot link remote users (no linkRemoteUser method)')
     const user = await callStore(() => link.call(this.store, appSlug, profile), this.#options.timeout)
-    this.#users.delete(`${appSlug}\0${String(profile.id)}`)
+    const key = `${appSlug}\0${String(profile.id)}`
+    this.#dropFlights((flightKey) => flightKey === `user\0${key}`)
+    this.#users.delete(key)
     return user
   }
 
-  /** Forgets everything cached about one app (keys, scopes, settings, its users and agreements). */
+  /** Forgets everything cached about one app (keys, scopes, settings, its users and agreements), loads under way included. */
   invalidate (appSlug: string): void {
-    this.#generation.set(appSlug, (this.#generation.get(appSlug) ?? 0) + 1)
+    this.#dropFlights((_key, flight) => flight.app === appSlug)
     this.#apps.delete(appSlug)
+    this.#unknownApps.delete(appSlug)
     const prefix = `${appSlug}\0`
     this.#users.deleteWhere((_value, key) => key.startsWith(prefix))
     this.#agreements.deleteWhere((_value, key) => key.startsWith(prefix))
     this.#options.onInvalidate?.(appSlug)
   }
 
+  /** Forgets everything, loads under way included. */
   clear (): void {
+    this.#dropFlights(() => true)
     this.#apps.clear()
+    this.#unknownApps.clear()
     this.#users.clear()
     this.#agreements.clear()
-    for (const slug of this.#generation.keys()) this.#generation.set(slug, (this.#generation.get(slug) ?? 0) + 1)
+  }
+
+  /** Marks matching loads stale and forgets them: later requests do not join them. */
+  #dropFlights (matches: (key: string, flight: Flight) => boolean): void {
+    for (const [key, flight] of this.#inFlight) {
+      if (!matches(key, flight)) continue
+      flight.stale = true
+      this.#inFlight.delete(key)
+    }
   }
 
   /**
-   * Concurrent misses for one key share one store call. The result is cached only if the app
-   * was not invalidated while the call was under way (otherwise it may hold the old keys).
+   * Concurrent misses for one key share one store call. The result is cached only if the load
+   * was not made stale while under way (otherwise it may hold the old keys, or a removed app).
    */
   async #singleFlight<T> (key: string, appSlug: string, load: () => Promise<T>, remember: (value: T) => void): Promise<T> {
     const pending = this.#inFlight.get(key)
-    if (pending !== undefined) return await (pending as Promise<T>)
-    const generation = this.#generation.get(appSlug) ?? 0
+    if (pending !== undefined) return await (pending.promise as Promise<T>)
+    const flight: Flight = { promise: Promise.resolve(), app: appSlug, stale: false }
     const promise = load().then((value) => {
-      if ((this.#generation.get(appSlug) ?? 0) === generation) remember(value)
+      if (!flight.stale) remember(value)
       return value
     })
-    this.#inFlight.set(key, promise)
+    flight.promise = promise
+    this.#inFlight.set(key, flight)
     try {
       return await promise
     } finally {
-      this.#inFlight.delete(key)
+      if (this.#inFlight.get(key) === flight) this.#inFlight.delete(key)
     }
   }
 }

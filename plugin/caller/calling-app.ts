@@ -3,7 +3,7 @@
  * RFC 9421, legacy signature) authenticate; the scope hook then authorizes.
  */
 import type { LinkedToken, Mode } from '../../types/index.js'
-import type { ResolvedConfig } from '../config.js'
+import { SLUG, type ResolvedConfig } from '../config.js'
 import {
   AlgorithmNotImplementedError, AppNotFoundError, ForbiddenSchemaError, ForbiddenStrategyError, InvalidAppKeyError
 } from '../errors.js'
@@ -33,6 +33,9 @@ export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: 
   if (slug === ctx.config.appName) throw new AppNotFoundError()
   const cached = ctx.storeCache.peekApp(slug, Date.now())
   if (cached !== undefined) return checkCallingApp(cached, scheme, mode)
+  // A name that is not a slug names no app and never reaches the store. (The caches hold slugs
+  // only, so a hit above needs no check: the warm path costs no regular expression.)
+  if (!SLUG.test(slug)) throw new AppNotFoundError()
   return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
 }
 

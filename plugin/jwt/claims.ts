@@ -10,19 +10,29 @@ import { parseJsonObject } from './decode.js'
 /** JOSE header parameters that would make us trust something other than the app's key. */
 const REFUSED_HEADER_PARAMS = ['crit', 'jku', 'x5u', 'jwk', 'x5c', 'x5t', 'x5t#S256'] as const
 const MAX_NUMERIC_DATE = 1e11 // year 5138: beyond it a time claim is nonsense
+/** Longest `sub` accepted (characters): it keys the user cache and a store lookup. */
+export const MAX_SUB_LENGTH = 256
 
 export interface CheckedHeader { alg: string, kid: string | null }
 
 // Every token of an app carries the same header: remember the verdict on its encoded form
-// (bounded; only headers that passed are kept, and a full map starts over).
+// (bounded: only short headers that passed are kept, and a full map starts over; at most
+// 256 x 512 characters, whatever an unauthenticated caller sends).
 const checkedHeaders = new Map<string, CheckedHeader>()
 const MAX_CHECKED_HEADERS = 256
+const MAX_REMEMBERED_HEADER_LENGTH = 512
+
+/** How many header verdicts are remembered now (for tests: the bound holds whatever is sent). */
+export function rememberedHeaderCount (): number {
+  return checkedHeaders.size
+}
 
 /** Decodes and checks an encoded JOSE header, once per distinct header. */
 export function checkHeaderSegment (segment: string): CheckedHeader {
   const known = checkedHeaders.get(segment)
   if (known !== undefined) return known
   const checked = checkHeader(parseJsonObject(segment, 'header'))
+  if (segment.length > MAX_REMEMBERED_HEADER_LENGTH) return checked
   if (checkedHeaders.size >= MAX_CHECKED_HEADERS) checkedHeaders.clear()
   checkedHeaders.set(segment, checked)
   return checked
@@ -53,7 +63,10 @@ function numericDate (payload: Record<string, unknown>, name: string, required: 
 /** `sub` as the routes see it: a string, or null for a call without a user. */
 function normaliseSub (sub: unknown): string | null {
   if (sub === undefined || sub === null || sub === '') return null
-  if (typeof sub === 'string') return sub
+  if (typeof sub === 'string') {
+    if (sub.length > MAX_SUB_LENGTH) throw new WrongAppTokenError(`: the sub claim is longer than ${MAX_SUB_LENGTH} characters`)
+    return sub
+  }
   if (typeof sub === 'number' && Number.isSafeInteger(sub)) return String(sub)
   throw new WrongAppTokenError(': the sub claim is not a string or an integer')
 }

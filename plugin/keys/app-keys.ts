@@ -84,14 +84,21 @@ export function resolveAppKeys (app: AppRecord): AppKeys {
 }
 
 /**
+ * Most keys one request can make the server try: a forged request with an unknown (or no) key id
+ * costs at most this many signature checks, however many previous keys an app keeps.
+ */
+export const MAX_KEYS_TRIED = 4
+
+/**
  * The keys that may verify now, for the given algorithm: a key id that names a key selects
- * it alone; an unknown or absent key id tries every unexpired key, current first.
+ * it alone; an unknown or absent key id tries the unexpired keys, current first, at most
+ * MAX_KEYS_TRIED of them.
  */
 export function candidateKeys (keys: AppKeys, algorithm: Algorithm, kid: string | null, now: number): VerifyKey[] {
   const usable = keys.verify.filter((key) => key.algorithm === algorithm && key.expiresAt > now)
   if (kid !== null) {
     const named = usable.filter((key) => key.kid === kid)
-    if (named.length > 0) return named
+    if (named.length > 0) return named.slice(0, MAX_KEYS_TRIED)
   }
-  return usable
+  return usable.length > MAX_KEYS_TRIED ? usable.slice(0, MAX_KEYS_TRIED) : usable
 }

@@ -28,14 +28,57 @@ export function parseHmacSecret (text: unknown, algorithm: 'HMAC_SHA256' | 'HMAC
   if (typeof text !== 'string' || text.length === 0) throw new KeyFormatError('the HMAC secret is empty')
   if (!HEX.test(text)) throw new KeyFormatError('the HMAC secret is not a hex string')
   const secret = Buffer.from(text, 'hex')
-  // The original stores PEM keys as hex too: an Ed25519 key given to an HMAC app is a mistake.
-  if (secret.subarray(0, PEM_HEADER.length).toString('latin1') === PEM_HEADER) {
-    throw new KeyFormatError('the HMAC secret is a PEM key (does the algorithm match the key?)')
-  }
+  // The original stores PEM keys as hex too: a key given to an HMAC app is a mistake, and a
+  // dangerous one (a public key as the secret lets anyone who holds it sign).
+  const asKey = looksLikeKeyText(secret)
+  if (asKey !== null) throw new KeyFormatError(`the HMAC secret is ${asKey} (does the algorithm match the key?)`)
   if (secret.length < HMAC_MIN_BYTES[algorithm]) {
     throw new KeyFormatError(`the HMAC secret is shorter than ${HMAC_MIN_BYTES[algorithm]} bytes`)
   }
   return createSecretKey(secret)
+}
+
+const PEM_MARKER = /-{3,}\s*BEGIN /i
+const BAG_ATTRIBUTES = /^\s*Bag Attributes/i
+
+/** DER: one ASN.1 SEQUENCE spanning exactly these bytes (a random secret is that with odds ~2^-16). */
+function isDerSequence (bytes: Buffer): boolean {
+  if (bytes.length < 2 || bytes[0] !== 0x30) return false
+  const first = bytes[1]
+  if (first < 0x80) return 2 + first === bytes.length
+  const count = first & 0x7f
+  if (count === 0 || count > 4 || bytes.length < 2 + count) return false
+  let length = 0
+  for (let i = 0; i < count; i++) length = length * 256 + bytes[2 + i]
+  return 2 + count + length === bytes.length
+}
+
+/**
+ * What key text these secret bytes are, if any: PEM wherever its header starts (after white
+ * space, a UTF-8 BOM, CRLF lines, OpenSSL's `Bag Attributes` preamble), or DER key bytes.
+ */
+function looksLikeKeyText (bytes: Buffer): string | null {
+  const text = bytes.toString('latin1')
+  if (PEM_MARKER.test(text) || BAG_ATTRIBUTES.test(text.replace(/^\xef\xbb\xbf/, ''))) return 'a PEM key'
+  if (isDerSequence(bytes) && parsesAsDerKey(bytes)) return 'a DER-encoded (ASN.1) key'
+  return null
+}
+
+const DER_KEY_FORMATS = [
+  { type: 'spki', private: false }, { type: 'pkcs1', private: false },
+  { type: 'pkcs8', private: true }, { type: 'pkcs1', private: true }, { type: 'sec1', private: true }
+] as const
+
+/** Whether OpenSSL reads these bytes as a public or private key (so a random secret is never refused). */
+function parsesAsDerKey (bytes: Buffer): boolean {
+  for (const format of DER_KEY_FORMATS) {
+    try {
+      if (format.private) createPrivateKey({ key: bytes, format: 'der', type: format.type })
+      else createPublicKey({ key: bytes, format: 'der', type: format.type })
+      return true
+    } catch {}
+  }
+  return false
 }
 
 /** PEM text given directly or as the hex of its text (the original's column format). */

@@ -50,10 +50,21 @@ class CaptureStream extends Transform {
 
 function noop (): void {}
 
-/** A request without Content-Length (or with 0) and without Transfer-Encoding has no body to keep. */
-function announcesBody (headers: Record<string, string | string[] | undefined>): boolean {
+/** HTTP/1.1 framing: Content-Length (not 0) or Transfer-Encoding announce a body. */
+function headersAnnounceBody (headers: Record<string, string | string[] | undefined>): boolean {
   const length = headers['content-length']
   return (length !== undefined && length !== '0') || headers['transfer-encoding'] !== undefined
+}
+
+/**
+ * Whether a body may follow. HTTP/2 carries a body in DATA frames, Content-Length optional: a
+ * stream that did not end with its HEADERS frame may carry one.
+ */
+function announcesBody (request: FastifyRequest): boolean {
+  if (headersAnnounceBody(request.headers)) return true
+  if (request.raw.httpVersionMajor !== 2) return false
+  const stream = (request.raw as { stream?: { endAfterHeaders?: boolean } }).stream
+  return stream?.endAfterHeaders !== true
 }
 
 /**
@@ -65,7 +76,7 @@ export function captureRawBody (
   request: FastifyRequest, _reply: FastifyReply, payload: RawRequestDefaultExpression,
   done: (error: Error | null, payload: NodeJS.ReadableStream) => void
 ): void {
-  if (!wantsRawBody(request.headers) || !announcesBody(request.headers)) {
+  if (!wantsRawBody(request.headers) || !announcesBody(request)) {
     done(null, payload)
     return
   }
@@ -82,3 +93,26 @@ export function captureRawBody (
 export function rawBodyOf (request: FastifyRequest): Buffer | undefined {
   return (request as unknown as WithRawBody)[kRawBody]
 }
+
+/** What a verifier knows of the body once Fastify has read it (preHandler time). */
+export interface ReceivedBody {
+  /** The bytes the route sees (empty without a body); `undefined` when a body that the headers announce was not kept. */
+  raw: Buffer | undefined
+  /** Whether there are body bytes to cover. */
+  present: boolean
+}
+
+/**
+ * The bytes Fastify read are the truth, whatever the headers said (under HTTP/2 a body needs no
+ * Content-Length). Nothing kept: an HTTP/1.1 body the headers announce could not be checked
+ * (`raw` undefined: the verifier fails closed); an HTTP/2 body that Fastify did not read (no
+ * Content-Type, no Content-Length) never reaches the route, so there is none to cover.
+ */
+export function receivedBody (request: FastifyRequest): ReceivedBody {
+  const raw = rawBodyOf(request)
+  if (raw !== undefined) return { raw, present: raw.length > 0 }
+  if (headersAnnounceBody(request.headers)) return { raw: undefined, present: true }
+  return { raw: EMPTY, present: false }
+}
+
+const EMPTY = Buffer.alloc(0)

@@ -20,10 +20,11 @@ import { parseParams } from '../caller/authorization-header.js'
 import { AlgorithmNotImplementedError, BadTimestampError, WrongAppTokenError } from '../errors.js'
 import { HMAC_HASH } from '../keys/algorithms.js'
 import { candidateKeys } from '../keys/app-keys.js'
-import { rawBodyOf } from '../route/raw-body.js'
+import { receivedBody } from '../route/raw-body.js'
 import { bodyCandidates, legacyCanonical, legacyMac, parseLegacyTimestamp, queryCandidates, type LegacyHash } from './legacy-canonical.js'
+import { nonceKey, rememberNonce } from './nonces.js'
 import { PyDict, type PyValue } from './python-repr.js'
-import { rememberNonce } from './rfc9421-verify.js'
+import { requestTarget } from './request-target.js'
 import { timingSafeEqual } from 'node:crypto'
 
 const LEGACY_PARAMS = ['App', 'Nonce', 'SignedHeaders', 'Date'] as const
@@ -47,18 +48,12 @@ function signedHeaders (request: FastifyRequest, names: string): { dict: PyDict,
   for (const name of parts) {
     const lower = name.toLowerCase()
     if (name === '' || lower === 'authorization') throw new WrongAppTokenError(': a signed header name is not accepted')
-    const value = request.headers[lower]
+    const value = Object.hasOwn(request.headers, lower) ? request.headers[lower] : undefined
     if (typeof value !== 'string') throw new WrongAppTokenError(': a signed header is absent')
     dict.set(name, value)
     list.push(name)
   }
   return { dict, list }
-}
-
-function queryOf (request: FastifyRequest): string {
-  const url = request.raw.url ?? ''
-  const q = url.indexOf('?')
-  return q === -1 ? '' : url.slice(q + 1)
 }
 
 export async function authenticateLegacy (request: FastifyRequest, params: string, ctx: AuthContext, mode: Mode | undefined): Promise<Authenticated> {
@@ -77,12 +72,14 @@ export async function authenticateLegacy (request: FastifyRequest, params: strin
   const { dict: headers, list } = signedHeaders(request, signedHeaderNames)
   const method = (request.raw.method ?? request.method).toUpperCase()
   const contentType = request.headers['content-type']
-  const bodies: PyValue[] = bodyCandidates(rawBodyOf(request), contentType)
-  if (rawBodyOf(request) === undefined && request.headers['content-length'] !== undefined && request.headers['content-length'] !== '0') {
-    // A body that was not captured cannot be checked: fail closed.
-    throw new WrongAppTokenError(': the body was not kept for verification')
-  }
-  const paramsList = queryCandidates(queryOf(request))
+  // The bytes the route sees (HTTP/2 bodies need no Content-Length); a body that was not
+  // captured cannot be checked: fail closed.
+  const body = receivedBody(request)
+  if (body.raw === undefined) throw new WrongAppTokenError(': the body was not kept for verification')
+  const bodies: PyValue[] = bodyCandidates(body.raw, contentType)
+  // The query as the router reads it (absolute-form targets included; ambiguous ones refused).
+  const { query } = requestTarget(request)
+  const paramsList = queryCandidates(query === null ? '' : query.slice(1))
   const expected = Buffer.from(nonce, 'latin1')
   let verified = false
   for (const body of bodies) {
@@ -98,7 +95,8 @@ export async function authenticateLegacy (request: FastifyRequest, params: strin
   }
   if (!verified) throw new WrongAppTokenError(': the signature does not verify')
 
-  await rememberNonce(ctx.config.signature.nonceStore, `l:${app.slug}:${nonce}`, time + tolerance * 1000, ctx.config.storeTimeout)
+  const remembered = rememberNonce(ctx.config.signature.nonceStore, nonceKey('l', app.slug, nonce), app.slug, time + tolerance * 1000, ctx.config.storeTimeout)
+  if (remembered !== true) await remembered
 
   const token: LinkedSignatureToken = {
     mode: 'signature',

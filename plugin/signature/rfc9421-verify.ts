@@ -13,19 +13,18 @@
  *    concurrent copies exactly one passes.
  */
 import type { FastifyRequest } from 'fastify'
-import type { Algorithm, LinkedSignatureToken, Mode, NonceStore } from '../../types/index.js'
+import type { Algorithm, LinkedSignatureToken, Mode } from '../../types/index.js'
 import { callingApp, type AuthContext, type Authenticated } from '../caller/calling-app.js'
-import { assertSingleHeader } from '../caller/authorization-header.js'
 import { SLUG } from '../config.js'
 import {
   AppNotFoundError, AuthorizationHeaderMalformedError, BadTimestampError, ContentDigestMismatchError, HeaderTooLargeError,
-  NonceStoreUnavailableError, ReplayedRequestError, SignatureMissingComponentError, WrongAppTokenError
+  SignatureMissingComponentError, WrongAppTokenError
 } from '../errors.js'
 import { candidateKeys } from '../keys/app-keys.js'
-import { rawBodyOf } from '../route/raw-body.js'
-import { MemoryNonceStore } from '../stores/memory-nonce-store.js'
+import { receivedBody, type ReceivedBody } from '../route/raw-body.js'
 import type { ResolvedApp } from '../cache/resolved-app.js'
-import { callStore } from '../cache/call-store.js'
+import { nonceKey, rememberNonce } from './nonces.js'
+import { authorityOf, requestTarget } from './request-target.js'
 import { RFC9421_ALG, signatureBase, verifyBase } from './rfc9421.js'
 import {
   isInnerList, parseDictionary, serializeInnerList, StructuredFieldError, type Dictionary, type InnerList
@@ -43,10 +42,17 @@ function malformed (detail: string): never {
   throw new AuthorizationHeaderMalformedError(`: ${detail}`)
 }
 
-function header (request: FastifyRequest, name: string, maxLength: number, displayName: string): string | undefined {
+/** A header's value, read as an own property only (a covered `constructor` matches nothing inherited). */
+function fieldOf (request: FastifyRequest, name: string): string | undefined {
+  if (!Object.hasOwn(request.headers, name)) return undefined
   const value = request.headers[name]
   if (value === undefined) return undefined
-  const text = typeof value === 'string' ? value : value.join(', ')
+  return typeof value === 'string' ? value : value.join(', ')
+}
+
+function header (request: FastifyRequest, name: string, maxLength: number, displayName: string): string | undefined {
+  const text = fieldOf(request, name)
+  if (text === undefined) return undefined
   if (text.length > maxLength) throw new HeaderTooLargeError(displayName)
   return text
 }
@@ -90,7 +96,10 @@ function member (inputs: Dictionary, signatures: Dictionary, label: string): Cho
 
 /**
  * One label: that one. Several (a proxy may add its own): the one whose keyid names an app this
- * service knows; none or more than one is refused.
+ * service knows; none or more than one is refused. Choosing costs at most ONE store lookup,
+ * however many labels name apps that are not cached: the cache (known apps, and unknown ones in
+ * its negative cache) answers for the others; without a known app among them, the first label
+ * whose app is not cached is looked up (a proxy appends its label after the caller's).
  */
 function choose (ctx: AuthContext, inputs: Dictionary, signatures: Dictionary): Chosen | Promise<Chosen> {
   if (inputs.size === 0) malformed('Signature-Input is empty')
@@ -101,6 +110,8 @@ function choose (ctx: AuthContext, inputs: Dictionary, signatures: Dictionary): 
 async function chooseAmong (ctx: AuthContext, inputs: Dictionary, signatures: Dictionary): Promise<Chosen> {
   if (inputs.size > MAX_LABELS) malformed('too many signatures')
   const known: Chosen[] = []
+  let uncached: Chosen | undefined
+  const now = Date.now()
   for (const label of inputs.keys()) {
     let chosen: Chosen
     try {
@@ -109,8 +120,11 @@ async function chooseAmong (ctx: AuthContext, inputs: Dictionary, signatures: Di
       continue
     }
     if (chosen.slug === ctx.config.appName) continue
-    if (await ctx.storeCache.getApp(chosen.slug) !== null) known.push(chosen)
+    const cached = ctx.storeCache.peekApp(chosen.slug, now)
+    if (cached === undefined) uncached ??= chosen
+    else if (cached !== null) known.push(chosen)
   }
+  if (known.length === 0 && uncached !== undefined && await ctx.storeCache.getApp(uncached.slug) !== null) known.push(uncached)
   if (known.length === 0) throw new AppNotFoundError()
   if (known.length > 1) malformed('more than one signature from a linked app')
   return known[0]
@@ -123,50 +137,13 @@ function integerParam (input: InnerList, name: string): number | undefined {
   return value
 }
 
-/** The request target as received: path and query split once. */
-function target (request: FastifyRequest): { path: string, query: string | null } {
-  let url = request.raw.url ?? '/'
-  if (url.charCodeAt(0) !== 0x2f) {
-    // absolute-form (or `*`): keep only the path and query. RFC 9112 3.2.2: such a target's
-    // authority wins over Host, and proxies route on it, so it must be the signed authority.
-    let parsed: URL | undefined
-    try {
-      parsed = new URL(url)
-    } catch {
-      malformed('the request target cannot be read')
-    }
-    if (parsed.host.toLowerCase() !== authorityOf(request)) malformed('the request target names another authority')
-    url = parsed.pathname + parsed.search
-  }
-  const q = url.indexOf('?')
-  if (q === -1) return { path: url === '' ? '/' : url, query: null }
-  return { path: q === 0 ? '/' : url.slice(0, q), query: url.slice(q) }
-}
-
-function authorityOf (request: FastifyRequest): string {
-  // Node keeps the first of two Host lines; a proxy may route on the last: refuse the ambiguity.
-  assertSingleHeader(request, 'host')
-  const host = request.headers.host ?? request.headers[':authority']
-  if (typeof host !== 'string' || host.length === 0) malformed('the request has no Host')
-  return host.toLowerCase()
-}
-
-function hasBody (request: FastifyRequest): boolean {
-  const length = request.headers['content-length']
-  if (length !== undefined) return length !== '0'
-  return request.headers['transfer-encoding'] !== undefined
-}
-
 /** Checks `Content-Digest` against the raw bytes: every sha-256 / sha-512 entry must match. */
-function checkContentDigest (request: FastifyRequest, maxLength: number, bodyPresent: boolean): void {
+function checkContentDigest (request: FastifyRequest, maxLength: number, body: ReceivedBody): void {
   const text = header(request, 'content-digest', maxLength, 'Content-Digest')
   if (text === undefined) throw new ContentDigestMismatchError()
-  let raw = rawBodyOf(request)
-  if (raw === undefined) {
-    // A body that was not captured (a route without the capture hook): fail closed.
-    if (bodyPresent) throw new ContentDigestMismatchError()
-    raw = Buffer.alloc(0)
-  }
+  // A body that was not captured (a route without the capture hook): fail closed.
+  const raw = body.raw
+  if (raw === undefined) throw new ContentDigestMismatchError()
   let digests: Dictionary
   try {
     digests = parseDictionary(text)
@@ -182,32 +159,6 @@ function checkContentDigest (request: FastifyRequest, maxLength: number, bodyPre
     checked++
   }
   if (checked === 0) throw new ContentDigestMismatchError()
-}
-
-/**
- * Remembers a nonce for as long as its request could still be accepted; a replay (or a nonce
- * the store cannot vouch for) is refused, a failing or slow store answers 503.
- */
-export async function rememberNonce (store: NonceStore, key: string, windowEndMs: number, timeout: number): Promise<void> {
-  const fresh = await callStore(() => store.remember(key, Math.max(1, windowEndMs - Date.now() + 1)), timeout,
-    () => new NonceStoreUnavailableError())
-  if (fresh !== true) throw new ReplayedRequestError()
-}
-
-/**
- * The same, without a promise or a timer for the in-memory store (it cannot hang); `undefined`
- * when the store is another one and `rememberNonce` must be awaited.
- */
-export function rememberNonceSync (store: NonceStore, key: string, windowEndMs: number): true | undefined {
-  if (!(store instanceof MemoryNonceStore)) return undefined
-  let fresh: boolean
-  try {
-    fresh = store.rememberSync(key, Math.max(1, windowEndMs - Date.now() + 1))
-  } catch {
-    throw new NonceStoreUnavailableError()
-  }
-  if (!fresh) throw new ReplayedRequestError()
-  return true
 }
 
 /**
@@ -247,8 +198,8 @@ function verifyChosen (request: FastifyRequest, ctx: AuthContext, mode: Mode | u
   if (alg !== undefined && typeof alg !== 'string') malformed('alg must be a string')
 
   // Covered components.
-  const { path, query } = target(request)
-  const bodyPresent = hasBody(request)
+  const { path, query } = requestTarget(request)
+  const body = receivedBody(request)
   const components: string[] = []
   let method = false
   let authority = false
@@ -276,9 +227,9 @@ function verifyChosen (request: FastifyRequest, ctx: AuthContext, mode: Mode | u
   if (!authority) throw new SignatureMissingComponentError('@authority')
   if (!coversPath) throw new SignatureMissingComponentError('@path')
   if (query !== null && !coversQuery) throw new SignatureMissingComponentError('@query')
-  if (bodyPresent && !coversDigest) throw new SignatureMissingComponentError('content-digest')
+  if (body.present && !coversDigest) throw new SignatureMissingComponentError('content-digest')
 
-  const checked: CheckedInput = { chosen, nowMs, created, expires, nonce, alg, path, query, bodyPresent, components, authority, coversDigest }
+  const checked: CheckedInput = { chosen, nowMs, created, expires, nonce, alg, path, query, body, components, authority, coversDigest }
   // The calling app and its keys.
   const app = callingApp(ctx, chosen.slug, 'signature', mode)
   if (app instanceof Promise) return app.then((loaded) => verifyWithApp(request, ctx, loaded, checked))
@@ -295,7 +246,7 @@ interface CheckedInput {
   alg: string | undefined
   path: string
   query: string | null
-  bodyPresent: boolean
+  body: ReceivedBody
   components: string[]
   authority: boolean
   coversDigest: boolean
@@ -305,7 +256,7 @@ function verifyWithApp (request: FastifyRequest, ctx: AuthContext, app: Resolved
   const { config } = ctx
   const maxLength = config.signature.maxHeaderLength
   const { tolerance, clockSkew } = config.signature
-  const { chosen, nowMs, created, expires, nonce, alg, path, query, bodyPresent, components, authority, coversDigest } = checked
+  const { chosen, nowMs, created, expires, nonce, alg, path, query, body, components, authority, coversDigest } = checked
   const { input } = chosen
   const algorithm = app.algorithm as Algorithm
   if (alg !== undefined && alg !== RFC9421_ALG[algorithm]) throw new WrongAppTokenError(': alg does not match the app')
@@ -326,9 +277,9 @@ function verifyWithApp (request: FastifyRequest, ctx: AuthContext, app: Resolved
       case '@request-target': value = request.raw.url ?? '/'; break
       case '@target-uri': value = `${request.protocol}://${hostValue}${path}${query ?? ''}`; break
       default: {
-        const field = request.headers[name]
+        const field = fieldOf(request, name)
         if (field === undefined) throw new WrongAppTokenError(': a covered field is absent')
-        value = typeof field === 'string' ? field : field.join(', ')
+        value = field
         if (value.length > maxLength * 4) throw new HeaderTooLargeError(name)
       }
     }
@@ -345,11 +296,10 @@ function verifyWithApp (request: FastifyRequest, ctx: AuthContext, app: Resolved
     throw new WrongAppTokenError(': the signature does not verify')
   }
 
-  if (coversDigest || bodyPresent) checkContentDigest(request, maxLength, bodyPresent)
+  if (coversDigest || body.present) checkContentDigest(request, maxLength, body)
 
   let windowEnd = (created + tolerance) * 1000
   if (expires !== undefined) windowEnd = Math.min(windowEnd, (expires + clockSkew) * 1000)
-  const nonceKey = `s:${app.slug}:${nonce}`
   const token: LinkedSignatureToken = {
     mode: 'signature',
     scheme: 'rfc9421',
@@ -360,6 +310,7 @@ function verifyWithApp (request: FastifyRequest, ctx: AuthContext, app: Resolved
     components: Object.freeze(components)
   }
   const authenticated: Authenticated = { app, token }
-  if (rememberNonceSync(config.signature.nonceStore, nonceKey, windowEnd) === true) return authenticated
-  return rememberNonce(config.signature.nonceStore, nonceKey, windowEnd, config.storeTimeout).then(() => authenticated)
+  const remembered = rememberNonce(config.signature.nonceStore, nonceKey('s', app.slug, nonce), app.slug, windowEnd, config.storeTimeout)
+  if (remembered === true) return authenticated
+  return remembered.then(() => authenticated)
 }

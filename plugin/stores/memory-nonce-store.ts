@@ -1,17 +1,22 @@
 /**
- * The default nonce store: one process, bounded, atomic.
+ * The default nonce store: one process, bounded, atomic, and fair between apps.
  *
- * - `remember` is synchronous inside (one Map operation, no await), so of concurrent calls with
+ * - `remember` is synchronous inside (Map operations, no await), so of concurrent calls with
  *   one nonce exactly one sees it as new.
  * - A nonce is kept until `now + ttlMs`; an expired nonce is dropped when it is read again or
- *   when it is the oldest entry of a full store (no sweeping: the bound caps the memory).
- * - Bounded: at `max` live nonces, the oldest one is evicted, and its expiry becomes a FLOOR:
- *   from then on any nonce whose window ends at or before the floor (plus a 1 s margin) is
- *   answered "seen before".
- *   The signature verifiers pass `ttlMs` = the time left until the signed request stops being
- *   acceptable, so a replay of an evicted nonce ends at or before the floor and is refused
- *   (401 `replayed-request`). Under overload the accepted window shrinks (older but still valid
- *   requests are refused); a replay never gets through, and memory never grows past `max`.
+ *   when it is the oldest entry of its partition and room is needed (no sweeping: the bound caps
+ *   the memory).
+ * - Partitioned: the plugin passes the calling app's slug as `partition`, and each partition
+ *   keeps its own nonces, oldest first, and its own floor.
+ * - Bounded: at `max` live nonces in all, the partition holding the MOST nonces gives up its
+ *   oldest one, and that nonce's expiry becomes the FLOOR of that partition only: from then on a
+ *   nonce of that partition whose window ends at or before the floor (plus a 1 s margin) is
+ *   answered "seen before". The verifiers pass `ttlMs` = the time left until the signed request
+ *   stops being acceptable, so a replay of an evicted nonce ends at or before its partition's
+ *   floor and is refused (401 `replayed-request`). Under overload the heaviest caller's accepted
+ *   window shrinks; an app holding no more than `max / (apps sending)` nonces is never evicted,
+ *   so one app's burst cannot make another app's fresh requests look replayed. A replay never
+ *   gets through, and memory never grows past `max` entries.
  */
 import type { NonceStore } from '../../types/index.js'
 
@@ -23,20 +28,40 @@ import type { NonceStore } from '../../types/index.js'
 const FLOOR_MARGIN_MS = 1000
 
 export interface MemoryNonceStoreOptions {
-  /** Most nonces held at once. Default 100000. */
+  /** Most nonces held at once, all partitions together. Default 100000. */
   max?: number
 }
 
-export class MemoryNonceStore implements NonceStore {
-  readonly max: number
-  /** nonce → expiry (epoch ms), in insertion order. */
-  readonly #entries = new Map<string, number>()
+/** The nonces of one partition (one calling app), in insertion order, and its floor. */
+class Partition {
+  /** nonce → expiry (epoch ms). */
+  readonly entries = new Map<string, number>()
   /**
    * Walks the entries oldest first, kept between evictions: a Map keeps deleted entries as holes
    * until it is rehashed, so a fresh iterator per eviction would step over every earlier hole.
    */
   #oldest: IterableIterator<[string, number]> | null = null
-  #floor = -Infinity
+  floor = -Infinity
+
+  /** Drops the oldest entry; a live one raises the floor. */
+  evictOldest (now: number): void {
+    this.#oldest ??= this.entries.entries()
+    let step = this.#oldest.next()
+    if (step.done === true) {
+      this.#oldest = this.entries.entries()
+      step = this.#oldest.next()
+    }
+    if (step.done === true) return
+    const [nonce, expiresAt] = step.value
+    this.entries.delete(nonce)
+    if (expiresAt > now && expiresAt + FLOOR_MARGIN_MS > this.floor) this.floor = expiresAt + FLOOR_MARGIN_MS
+  }
+}
+
+export class MemoryNonceStore implements NonceStore {
+  readonly max: number
+  readonly #partitions = new Map<string, Partition>()
+  #size = 0
 
   constructor (options: MemoryNonceStoreOptions = {}) {
     const max = options.max ?? 100_000
@@ -44,60 +69,78 @@ export class MemoryNonceStore implements NonceStore {
     this.max = max
   }
 
+  /** Nonces held, all partitions together. */
   get size (): number {
-    return this.#entries.size
+    return this.#size
   }
 
-  /** Expiry (epoch ms) at or below which nonces are refused since the store overflowed. */
+  /** The highest floor of any partition (epoch ms; -Infinity while nothing was evicted). */
   get floor (): number {
-    return this.#floor
+    let floor = -Infinity
+    for (const partition of this.#partitions.values()) floor = Math.max(floor, partition.floor)
+    return floor
   }
 
-  async remember (nonce: string, ttlMs: number): Promise<boolean> {
-    return this.rememberSync(nonce, ttlMs)
+  /** The floor of one partition. */
+  floorOf (partition: string): number {
+    return this.#partitions.get(partition)?.floor ?? -Infinity
   }
 
-  /** The same as `remember`, without the promise. */
-  rememberSync (nonce: string, ttlMs: number): boolean {
-    if (typeof nonce !== 'string' || typeof ttlMs !== 'number' || Number.isNaN(ttlMs)) {
-      throw new TypeError('MemoryNonceStore: remember(nonce: string, ttlMs: number)')
+  async remember (nonce: string, ttlMs: number, partition?: string): Promise<boolean> {
+    return this.rememberSync(nonce, ttlMs, partition)
+  }
+
+  /** The same as `remember`, without the promise (the plugin's fast path). */
+  rememberSync (nonce: string, ttlMs: number, partition = ''): boolean {
+    if (typeof nonce !== 'string' || typeof ttlMs !== 'number' || Number.isNaN(ttlMs) || typeof partition !== 'string') {
+      throw new TypeError('MemoryNonceStore: remember(nonce: string, ttlMs: number, partition?: string)')
     }
     const now = Date.now()
     const expiresAt = now + Math.max(ttlMs, 1)
-    if (expiresAt <= this.#floor) return false
-    const seen = this.#entries.get(nonce)
-    if (seen !== undefined) {
-      if (seen > now) return false
-      this.#entries.delete(nonce)
+    let own = this.#partitions.get(partition)
+    if (own !== undefined) {
+      if (expiresAt <= own.floor) return false
+      const seen = own.entries.get(nonce)
+      if (seen !== undefined) {
+        if (seen > now) return false
+        own.entries.delete(nonce)
+        this.#size--
+      }
+    } else {
+      own = new Partition()
+      this.#partitions.set(partition, own)
     }
-    if (this.#entries.size >= this.max) {
-      // Full: drop the oldest. Expired, it is simply gone; still live, its window end (plus a
-      // margin) becomes the floor.
-      const [oldest, oldestExpiry] = this.#nextOldest()
-      this.#entries.delete(oldest)
-      if (oldestExpiry > now && oldestExpiry + FLOOR_MARGIN_MS > this.#floor) this.#floor = oldestExpiry + FLOOR_MARGIN_MS
+    if (this.#size >= this.max) {
+      // Full: the heaviest partition (this one, when it is the heaviest) gives up its oldest.
+      const heaviest = this.#heaviest(own, now)
+      const before = heaviest.entries.size
+      heaviest.evictOldest(now)
+      this.#size -= before - heaviest.entries.size
       // A nonce ending before the floor could be an evicted one: refuse it too.
-      if (expiresAt <= this.#floor) return false
+      if (expiresAt <= own.floor) return false
     }
-    this.#entries.set(nonce, expiresAt)
+    own.entries.set(nonce, expiresAt)
+    this.#size++
     return true
   }
 
   clear (): void {
-    this.#entries.clear()
-    this.#oldest = null
-    this.#floor = -Infinity
+    this.#partitions.clear()
+    this.#size = 0
   }
 
-  /** The oldest live entry (the store is full, so there is one). */
-  #nextOldest (): [string, number] {
-    this.#oldest ??= this.#entries.entries()
-    let step = this.#oldest.next()
-    if (step.done === true) {
-      this.#oldest = this.#entries.entries()
-      step = this.#oldest.next()
+  /**
+   * The partition holding the most nonces (ties: `own`). Forgets, on the way, empty partitions
+   * whose floor has passed (every new window ends after it).
+   */
+  #heaviest (own: Partition, now: number): Partition {
+    if (this.#partitions.size === 1) return own
+    let heaviest = own
+    for (const [name, partition] of this.#partitions) {
+      if (partition.entries.size > heaviest.entries.size) heaviest = partition
+      else if (partition.entries.size === 0 && partition !== own && partition.floor <= now) this.#partitions.delete(name)
     }
-    return step.value as [string, number]
+    return heaviest
   }
 
   async close (): Promise<void> {

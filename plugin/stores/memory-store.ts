@@ -45,7 +45,9 @@ export class MemoryStore implements LinkedServicesStore {
 
   async findUserByCredential (appSlug: string, externalId: string): Promise<UserRecord | null> {
     for (const user of this.#users.values()) {
-      const linked = user.credentials?.[appSlug]
+      // Own properties only: an app slugged `constructor` or `__proto__` matches nothing inherited.
+      const credentials = user.credentials
+      const linked = credentials != null && Object.hasOwn(credentials, appSlug) ? credentials[appSlug] : undefined
       if (linked !== undefined && linked !== null && String(linked) === externalId) return copy(user)
     }
     return null
