@@ -38,7 +38,8 @@ function scopeList (value: unknown): string[] {
   return Array.isArray(value) ? value.filter((scope): scope is string => typeof scope === 'string') : []
 }
 
-export function resolveApp (record: AppRecord): ResolvedApp {
+/** Turns a record into what the request path needs; `keysOf` parses its keys (a cache may stand in). */
+export function resolveApp (record: AppRecord, keysOf: (record: AppRecord) => AppKeys = resolveAppKeys): ResolvedApp {
   const algorithm = ALGORITHMS.includes(record.algorithm) ? record.algorithm : null
   const strategy: Strategy = record.strategy === 'SIGNATURE' ? 'SIGNATURE' : 'JWT'
   const schema = record.schema ?? 'LINK'
@@ -51,7 +52,7 @@ export function resolveApp (record: AppRecord): ResolvedApp {
   let keyProblem: string | null = null
   if (algorithm !== null) {
     try {
-      keys = resolveAppKeys(record)
+      keys = keysOf(record)
     } catch (error) {
       keyProblem = error instanceof KeyFormatError ? error.message : 'the keys cannot be read'
     }

@@ -14,6 +14,7 @@
  * nowhere. Only requests that were already waiting for it get that answer.
  */
 import type { AgreementRecord, LinkedServicesStore, RemoteUserProfile, StoreChange, UserRecord } from '../../types/index.js'
+import { AppKeysCache } from './app-keys-cache.js'
 import { LruCache } from './lru.js'
 import { resolveApp, type ResolvedApp } from './resolved-app.js'
 import { callStore } from './call-store.js'
@@ -70,12 +71,15 @@ export class StoreCache {
   readonly #users: LruCache<string, UserRecord | null>
   readonly #agreements: LruCache<string, AgreementRecord | null>
   readonly #inFlight = new Map<string, Flight>()
+  /** Key objects by key text: an app loaded again (after an eviction or expiry) is not parsed again. */
+  readonly #appKeys: AppKeysCache
   #unsubscribe: (() => void) | null = null
 
   constructor (store: LinkedServicesStore, options: StoreCacheOptions) {
     this.store = store
     this.#options = options
     this.#apps = new LruCache(options.max)
+    this.#appKeys = new AppKeysCache(options.max * 2)
     this.#unknownApps = new LruCache(options.max, {
       maxBytes: NEGATIVE_CACHE_MAX_BYTES,
       sizeOf: (slug) => slug.length + ENTRY_OVERHEAD_BYTES
@@ -117,7 +121,7 @@ export class StoreCache {
     return await this.#singleFlight(`app\0${slug}`, slug, async () => {
       const record = await callStore(() => this.store.getApp(slug), this.#options.timeout)
       const valid = record !== null && typeof record === 'object' && record.slug === slug
-      const app = valid ? resolveApp(record) : null
+      const app = valid ? resolveApp(record, (loaded) => this.#appKeys.resolve(loaded)) : null
       if (app !== null && app.keyProblem !== null) this.#options.onKeyProblem?.(slug, app.keyProblem)
       return app
     }, (app) => {
@@ -175,6 +179,7 @@ export class StoreCache {
   /** Forgets everything, loads under way included. */
   clear (): void {
     this.#dropFlights(() => true)
+    this.#appKeys.clear()
     this.#apps.clear()
     this.#unknownApps.clear()
     this.#users.clear()

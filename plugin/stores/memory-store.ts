@@ -20,6 +20,22 @@ function copy<T> (value: T): T {
   return structuredClone(value)
 }
 
+/**
+ * A deep-frozen copy: app records are stored frozen and handed out as they are (no copy per
+ * `getApp`, the call every cache miss makes); a change replaces the record with a new one.
+ */
+function frozenCopy<T> (value: T): T {
+  return deepFreeze(structuredClone(value))
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    for (const child of Object.values(value)) deepFreeze(child)
+    Object.freeze(value)
+  }
+  return value
+}
+
 export class MemoryStore implements LinkedServicesStore {
   readonly #apps = new Map<string, AppRecord>()
   /** Keyed by `${app}\0${localUserId}`. */
@@ -28,14 +44,14 @@ export class MemoryStore implements LinkedServicesStore {
   readonly #listeners = new Set<Listener>()
 
   constructor (data: MemoryStoreData = {}) {
-    for (const app of data.apps ?? []) this.#apps.set(app.slug, copy(app))
+    for (const app of data.apps ?? []) this.#apps.set(app.slug, frozenCopy(app))
     for (const agreement of data.agreements ?? []) this.#agreements.set(agreementKey(agreement.app, agreement.userId), copy(agreement))
     for (const user of data.users ?? []) this.#users.set(String(user.id), copy(user))
   }
 
+  /** The app's record, frozen (change it through `updateApp`). */
   async getApp (slug: string): Promise<AppRecord | null> {
-    const app = this.#apps.get(slug)
-    return app === undefined ? null : copy(app)
+    return this.#apps.get(slug) ?? null
   }
 
   async getAgreement (appSlug: string, userId: string): Promise<AgreementRecord | null> {
@@ -81,7 +97,7 @@ export class MemoryStore implements LinkedServicesStore {
 
   addApp (app: AppRecord): void {
     if (this.#apps.has(app.slug)) throw new Error(`app ${app.slug} already exists`)
-    this.#apps.set(app.slug, copy(app))
+    this.#apps.set(app.slug, frozenCopy(app))
     this.#emit({ type: 'app', app: app.slug })
   }
 
@@ -89,7 +105,7 @@ export class MemoryStore implements LinkedServicesStore {
   updateApp (slug: string, changes: Partial<Omit<AppRecord, 'slug'>>): AppRecord {
     const app = this.#apps.get(slug)
     if (app === undefined) throw new Error(`app ${slug} not found`)
-    const updated = { ...app, ...copy(changes), slug }
+    const updated = frozenCopy({ ...app, ...changes, slug })
     this.#apps.set(slug, updated)
     this.#emit({ type: 'app', app: slug })
     return copy(updated)
