@@ -65,6 +65,14 @@ export const RemoteUserUnavailableError = define('remote-user-unavailable', 502,
 // Programming errors: raised at registration or route definition, never per request.
 export const InvalidOptionError = define('invalid-option', 500, 'Invalid option: %s')
 export const InvalidScopeError = define('invalid-scope', 500, 'Invalid scope: %s')
+export const InvalidHookError = define('invalid-hook', 500, 'Invalid hook: %s')
+export const InvalidArgumentError = define('invalid-argument', 500, 'Invalid argument: %s')
+
+// Store administration (records given to a store's constructor or admin methods).
+export const InvalidRecordError = define('invalid-record', 400, 'Invalid record: %s')
+export const RecordNotFoundError = define('record-not-found', 404, 'Not found: %s')
+export const RecordExistsError = define('record-exists', 409, 'Already exists: %s')
+export const StoreClosedError = define('store-closed', 503, 'The store is closed: %s')
 
 // Outgoing calls (client, signers, CLI).
 export const ClientAppNotFoundError = define('client-app-not-found', 404, 'App %s not found')

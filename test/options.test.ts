@@ -61,8 +61,9 @@ test('scope() validates its arguments at route definition, never per request', a
     assert.throws(() => app.scope(scopes as string[]), (error: { code?: string }) => error.code === 'FST_LINKED_SERVICES_INVALID_SCOPE', JSON.stringify(scopes))
   }
   for (const options of [{ mode: 'JWT' }, { mode: 'both' }, { scopes: [] }, null, 'jwt']) {
-    assert.throws(() => app.scope([], options as never), (error: { code?: string }) => error.code === 'FST_LINKED_SERVICES_INVALID_SCOPE', JSON.stringify(options))
+    assert.throws(() => app.scope([], options as never), (error: { code?: string }) => error.code === 'FST_LINKED_SERVICES_INVALID_OPTION', JSON.stringify(options))
   }
+  assert.throws(() => app.scope([], { mod: 'jwt' } as never), { code: 'FST_LINKED_SERVICES_INVALID_OPTION', message: /scope\(\): unknown option mod \(did you mean mode\?\)/ })
   for (const scopes of [undefined, [], ['read:user'], ['webhook'], ['read_all:user_data', 'repo']]) {
     assert.equal(typeof app.scope(scopes), 'function')
   }

@@ -7,10 +7,12 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { Mode, ScopeOptions } from '../../types/index.js'
 import { readAuthorization } from '../caller/authorization-header.js'
-import { InvalidScopeError, isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from '../errors.js'
+import { isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from '../errors.js'
 import { authenticateJwt } from '../jwt/authenticate.js'
 import type { AuthContext, Authenticated } from '../caller/calling-app.js'
 import { authorize, validateScopes } from './grant.js'
+import { scopeOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 import { authenticateLegacy } from '../signature/legacy-verify.js'
 import { authenticateRfc9421 } from '../signature/rfc9421-verify.js'
 
@@ -20,16 +22,6 @@ export const kScopeHook = Symbol('fastify-linked-services.scope-hook')
 const LINK_PREFIX = 'Link '
 const SIGNATURE_PREFIX = 'Signature '
 
-function validateOptions (options: unknown): Mode | undefined {
-  if (options === undefined) return undefined
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidScopeError('options must be an object')
-  for (const key of Object.keys(options)) {
-    if (key !== 'mode') throw new InvalidScopeError(`unknown option ${key}`)
-  }
-  const { mode } = options as ScopeOptions
-  if (mode !== undefined && mode !== 'jwt' && mode !== 'signature') throw new InvalidScopeError('mode must be "jwt" or "signature"')
-  return mode
-}
 
 function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const { config } = ctx
@@ -49,7 +41,7 @@ function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | u
 
 export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
   const scopes = validateScopes(scopesArgument)
-  const mode = validateOptions(options)
+  const { mode } = validateOptions<ScopeOptions>(scopeOptions, options)
   const jwtChallenge = `Link realm="${ctx.config.appName}"`
   const challenge = mode === 'signature' ? 'Signature' : jwtChallenge
 

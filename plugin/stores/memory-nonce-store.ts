@@ -5,15 +5,18 @@
  *   one nonce exactly one sees it as new.
  * - A nonce is kept until `now + ttlMs`; an expired nonce is dropped when it is read again or
  *   when it is the oldest entry of a full store (no sweeping: the bound caps the memory).
- * - Bounded: at `max` live nonces, the oldest one is evicted, and its expiry becomes a FLOOR:
+ * - Bounded: at `maxNonces` live nonces, the oldest one is evicted, and its expiry becomes a FLOOR:
  *   from then on any nonce whose window ends at or before the floor (plus a 1 s margin) is
  *   answered "seen before".
  *   The signature verifiers pass `ttlMs` = the time left until the signed request stops being
  *   acceptable, so a replay of an evicted nonce ends at or before the floor and is refused
  *   (401 `replayed-request`). Under overload the accepted window shrinks (older but still valid
- *   requests are refused); a replay never gets through, and memory never grows past `max`.
+ *   requests are refused); a replay never gets through, and memory never grows past `maxNonces`.
  */
 import type { NonceStore } from '../../types/index.js'
+import { InvalidArgumentError } from '../errors.js'
+import { memoryNonceStoreOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 
 /**
  * The floor sits this far above the evicted window end: the verifier turns a request's window end
@@ -24,11 +27,14 @@ const FLOOR_MARGIN_MS = 1000
 
 export interface MemoryNonceStoreOptions {
   /** Most nonces held at once. Default 100000. */
+  maxNonces?: number
+  /** @deprecated the old name of `maxNonces` (until 1.0). */
   max?: number
 }
 
 export class MemoryNonceStore implements NonceStore {
-  readonly max: number
+  /** Most nonces held at once. */
+  readonly maxNonces: number
   /** nonce → expiry (epoch ms), in insertion order. */
   readonly #entries = new Map<string, number>()
   /**
@@ -39,9 +45,12 @@ export class MemoryNonceStore implements NonceStore {
   #floor = -Infinity
 
   constructor (options: MemoryNonceStoreOptions = {}) {
-    const max = options.max ?? 100_000
-    if (!Number.isInteger(max) || max < 1) throw new TypeError('MemoryNonceStore: max must be a positive integer')
-    this.max = max
+    this.maxNonces = validateOptions<{ maxNonces: number }>(memoryNonceStoreOptions, options).maxNonces
+  }
+
+  /** @deprecated the old name of `maxNonces` (until 1.0). */
+  get max (): number {
+    return this.maxNonces
   }
 
   get size (): number {
@@ -60,7 +69,7 @@ export class MemoryNonceStore implements NonceStore {
   /** The same as `remember`, without the promise. */
   rememberSync (nonce: string, ttlMs: number): boolean {
     if (typeof nonce !== 'string' || typeof ttlMs !== 'number' || Number.isNaN(ttlMs)) {
-      throw new TypeError('MemoryNonceStore: remember(nonce: string, ttlMs: number)')
+      throw new InvalidArgumentError('MemoryNonceStore: remember(nonce: string, ttlMs: number)')
     }
     const now = Date.now()
     const expiresAt = now + Math.max(ttlMs, 1)
@@ -70,7 +79,7 @@ export class MemoryNonceStore implements NonceStore {
       if (seen > now) return false
       this.#entries.delete(nonce)
     }
-    if (this.#entries.size >= this.max) {
+    if (this.#entries.size >= this.maxNonces) {
       // Full: drop the oldest. Expired, it is simply gone; still live, its window end (plus a
       // margin) becomes the floor.
       const [oldest, oldestExpiry] = this.#nextOldest()

@@ -21,7 +21,9 @@ import type {
 } from '../../types/index.js'
 import { resolveAppKeys } from '../keys/app-keys.js'
 import { loadPg } from '../lazy-modules.js'
-import { checkIdentifier } from './postgres/identifiers.js'
+import { InvalidOptionError } from '../errors.js'
+import { postgresStoreOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 import { ChangeListener } from './postgres/listener.js'
 import { runMigrations, type MigrationResult } from './postgres/migrate.js'
 import { buildSql, type ScopeTable, type Sql } from './postgres/sql.js'
@@ -42,16 +44,27 @@ export interface PostgresStoreOptions {
   /** The LISTEN/NOTIFY channel: a lower-case SQL identifier. Default `<schema>_changes`. */
   notifyChannel?: string
   /** Pool size when the store makes the pool. Default 10. */
-  poolSize?: number
+  maxConnections?: number
   /** How long opening a connection may take, in ms (a down database fails fast). Default 2000. */
-  connectionTimeoutMillis?: number
+  connectionTimeout?: number
   /** Connection settings of the LISTEN connection. Default: those of the pool. */
   listenConnection?: ClientConfig
-  /** First delay before the LISTEN connection is reopened, doubling up to 5 s. Default 100 ms. */
-  listenReconnectMs?: number
+  /** First delay before the LISTEN connection is reopened, in ms, doubling up to 5 s. Default 100. */
+  listenReconnectDelay?: number
   /** How often the LISTEN connection is checked with a query, in ms; 0: never. Default 5000. */
+  listenPingInterval?: number
+  /** @deprecated the old name of `maxConnections` (until 1.0). */
+  poolSize?: number
+  /** @deprecated the old name of `connectionTimeout` (until 1.0). */
+  connectionTimeoutMillis?: number
+  /** @deprecated the old name of `listenReconnectDelay` (until 1.0). */
+  listenReconnectMs?: number
+  /** @deprecated the old name of `listenPingInterval` (until 1.0). */
   listenPingMs?: number
 }
+
+type ValidPostgresStoreOptions = Pick<PostgresStoreOptions, 'connectionString' | 'pool' | 'notifyChannel' | 'listenConnection'> &
+  Required<Pick<PostgresStoreOptions, 'schema' | 'maxConnections' | 'connectionTimeout' | 'listenReconnectDelay' | 'listenPingInterval'>>
 
 export type { AppChanges } from './postgres/rows.js'
 
@@ -70,7 +83,6 @@ export interface ScopeRecord {
 type Listener = (change: StoreChange) => void
 type Queryable = Pick<PoolClient, 'query'>
 
-const DEFAULT_SCHEMA = 'linked_services'
 /** Apps remembered for the flush after a lost LISTEN connection (more than any cache holds). */
 const MAX_SERVED = 10_000
 export class PostgresStore implements LinkedServicesStore {
@@ -81,30 +93,29 @@ export class PostgresStore implements LinkedServicesStore {
   readonly #sql: Sql
   readonly #listeners = new Set<Listener>()
   readonly #listenConfig: ClientConfig
-  readonly #options: PostgresStoreOptions
+  readonly #options: ValidPostgresStoreOptions
   #listener: ChangeListener | null = null
   #listening: Promise<void> | null = null
   /** Apps this store has answered about, most recent last (for the flush after a reconnection). */
   readonly #served = new Set<string>()
   #closed = false
 
-  constructor (options: PostgresStoreOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('PostgresStore options must be an object')
-    this.#options = options
-    this.schema = checkIdentifier(options.schema ?? DEFAULT_SCHEMA, 'schema')
-    this.notifyChannel = checkIdentifier(options.notifyChannel ?? `${this.schema.slice(0, 55)}_changes`, 'notifyChannel')
+  constructor (given: PostgresStoreOptions = {}) {
+    const options = this.#options = validateOptions<ValidPostgresStoreOptions>(postgresStoreOptions, given)
+    this.schema = options.schema
+    this.notifyChannel = options.notifyChannel ?? `${this.schema.slice(0, 55)}_changes`
     if (options.pool !== undefined) {
       this.pool = options.pool
       this.#ownsPool = false
       this.#listenConfig = options.listenConnection ?? { ...(options.pool.options as ClientConfig) }
     } else {
-      if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
-        throw new TypeError('PostgresStore needs a connectionString or a pool')
+      if (options.connectionString === undefined) {
+        throw Object.assign(new InvalidOptionError('PostgresStore: needs a connectionString or a pool'), { option: 'connectionString' })
       }
       const config: PoolConfig = {
         connectionString: options.connectionString,
-        max: options.poolSize ?? 10,
-        connectionTimeoutMillis: options.connectionTimeoutMillis ?? 2000,
+        max: options.maxConnections,
+        connectionTimeoutMillis: options.connectionTimeout,
         idleTimeoutMillis: 30_000,
         keepAlive: true
       }
@@ -198,9 +209,9 @@ export class PostgresStore implements LinkedServicesStore {
         channel: this.notifyChannel,
         onChange: (change) => this.#emit(change),
         onConnect: () => { for (const app of [...this.#served]) this.#emit({ type: 'app', app }) },
-        reconnectMs: this.#options.listenReconnectMs ?? 100,
+        reconnectMs: this.#options.listenReconnectDelay,
         maxReconnectMs: 5000,
-        pingMs: this.#options.listenPingMs ?? 5000
+        pingMs: this.#options.listenPingInterval
       })
       this.#listening = this.#listener.start()
     }
