@@ -70,8 +70,8 @@ export const InvalidArgumentError = define('invalid-argument', 500, 'Invalid arg
 
 // Store administration (records given to a store's constructor or admin methods).
 export const InvalidRecordError = define('invalid-record', 400, 'Invalid record: %s')
-export const RecordNotFoundError = define('record-not-found', 404, 'Not found: %s')
-export const RecordExistsError = define('record-exists', 409, 'Already exists: %s')
+export const RecordNotFoundError = define('record-not-found', 404, 'Record not found: %s')
+export const RecordExistsError = define('record-exists', 409, 'Record already exists: %s')
 export const StoreClosedError = define('store-closed', 503, 'The store is closed: %s')
 
 // Outgoing calls (client, signers, CLI).

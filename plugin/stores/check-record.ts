@@ -54,7 +54,7 @@ const AGREEMENT: OptionSchema = {
   required: ['app', 'userId'],
   properties: {
     app: slug,
-    userId: { type: ['string', 'integer'], minLength: 1 },
+    userId: { type: ['string', 'integer'], minLength: 1, expect: 'a non-empty string or an integer' },
     optionalScopes: scopes,
     agreementVersion: { type: 'integer', minimum: 1 }
   }
@@ -64,7 +64,7 @@ const USER: OptionSchema = {
   type: 'object',
   required: ['id'],
   properties: {
-    id: { type: ['string', 'integer'], minLength: 1 },
+    id: { type: ['string', 'integer'], minLength: 1, expect: 'a non-empty string or an integer' },
     credentials: { type: 'object', additionalProperties: { type: ['string', 'integer'] } }
   }
 }

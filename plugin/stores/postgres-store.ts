@@ -19,9 +19,9 @@ import type { ClientConfig, Pool, PoolClient, PoolConfig } from 'pg'
 import type {
   AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
 } from '../../types/index.js'
-import { resolveAppKeys } from '../keys/app-keys.js'
 import { loadPg } from '../lazy-modules.js'
-import { InvalidOptionError } from '../errors.js'
+import { InvalidArgumentError, InvalidOptionError, InvalidRecordError, RecordExistsError, RecordNotFoundError, StoreClosedError } from '../errors.js'
+import { checkAgreementRecord, checkAppRecord, checkUserRecord } from './check-record.js'
 import { postgresStoreOptions } from '../options/schemas.js'
 import { validateOptions } from '../options/validate.js'
 import { ChangeListener } from './postgres/listener.js'
@@ -81,6 +81,7 @@ export interface ScopeRecord {
 }
 
 type Listener = (change: StoreChange) => void
+const OWNER = 'PostgresStore'
 type Queryable = Pick<PoolClient, 'query'>
 
 /** Apps remembered for the flush after a lost LISTEN connection (more than any cache holds). */
@@ -170,7 +171,7 @@ export class PostgresStore implements LinkedServicesStore {
    * When that id is already linked to a local user, that user is returned.
    */
   async linkRemoteUser (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord> {
-    if (!usableKey(appSlug)) throw new TypeError('appSlug must be a slug')
+    if (!usableKey(appSlug)) throw new InvalidArgumentError('linkRemoteUser(appSlug, profile): appSlug must be a slug')
     const externalId = userIdIn(profile?.id)
     const username = String(profile.username)
     const email = String(profile.email)
@@ -187,7 +188,7 @@ export class PostgresStore implements LinkedServicesStore {
             [username, email, String(profile.first_name ?? ''), String(profile.last_name ?? '')])
           userId = created.rows[0]?.id
         }
-        if (userId === undefined) throw new Error('could not allocate a user id')
+        if (userId === undefined) throw new RecordExistsError('every generated user id is taken')
         await client.query(this.#sql.upsertCredential, [userId, appSlug, externalId])
         await this.#notify(client, { type: 'user', app: appSlug })
       }
@@ -200,8 +201,8 @@ export class PostgresStore implements LinkedServicesStore {
    * subscription; resolves once the first attempt to open it is over (it keeps retrying).
    */
   async subscribe (listener: Listener): Promise<() => void> {
-    if (typeof listener !== 'function') throw new TypeError('subscribe(listener): listener must be a function')
-    if (this.#closed) throw new Error('PostgresStore is closed')
+    if (typeof listener !== 'function') throw new InvalidArgumentError('subscribe(listener): listener must be a function')
+    if (this.#closed) throw new StoreClosedError('PostgresStore')
     this.#listeners.add(listener)
     if (this.#listener === null) {
       this.#listener = new ChangeListener({
@@ -239,7 +240,7 @@ export class PostgresStore implements LinkedServicesStore {
 
   /** Adds an app; throws when the slug is taken, or when its keys cannot be used. */
   async createApp (app: AppRecord): Promise<AppRecord> {
-    if (app === null || typeof app !== 'object' || !usableKey(app.slug)) throw new TypeError('an app needs a slug')
+    checkAppRecord(OWNER, app)
     return await this.#transaction(async (client) => {
       const values = [app.slug, ...APP_COLUMNS.map((entry) => columnValue(entry, app[entry.field]))]
       let id: string
@@ -247,7 +248,7 @@ export class PostgresStore implements LinkedServicesStore {
         // insertApp lists the columns in APP_COLUMNS order after the slug.
         ({ rows: [{ id }] } = await client.query<{ id: string }>(this.#sql.insertApp, values))
       } catch (error) {
-        if (isUniqueViolation(error)) throw new Error(`app ${app.slug} already exists`)
+        if (isUniqueViolation(error)) throw new RecordExistsError(`app ${app.slug}`)
         throw error
       }
       await this.#setScopes(client, id, 'app_required_scopes', scopeSlugs(app.requiredScopes, 'requiredScopes'))
@@ -268,7 +269,7 @@ export class PostgresStore implements LinkedServicesStore {
     try {
       return await this.createApp(app)
     } catch (error) {
-      if (!(error instanceof Error) || error.message !== `app ${slug} already exists`) throw error
+      if (!(error instanceof RecordExistsError)) throw error
       return await this.updateApp(slug, changes)
     }
   }
@@ -279,7 +280,7 @@ export class PostgresStore implements LinkedServicesStore {
    * lists; `previousKeys` replaces the previous keys; `legacyKey` adds one.
    */
   async updateApp (slug: string, changes: AppChanges): Promise<AppRecord> {
-    if (changes === null || typeof changes !== 'object') throw new TypeError('changes must be an object')
+    if (changes === null || typeof changes !== 'object') throw new InvalidArgumentError('updateApp(slug, changes): changes must be an object')
     return await this.#transaction(async (client) => {
       const id = await this.#lockApp(client, slug)
       const columns: string[] = []
@@ -310,7 +311,7 @@ export class PostgresStore implements LinkedServicesStore {
    * `Date.now()` to stop trusting it at once). Expired previous keys are deleted.
    */
   async rotateKey (slug: string, next: NextKey, previousKeyExpiresAt: Date | number = Date.now() + LEGACY_KEY_LIFETIME_MS): Promise<AppRecord> {
-    if (next === null || typeof next !== 'object') throw new TypeError('rotateKey(slug, { privateKey?, publicKey?, kid? })')
+    if (next === null || typeof next !== 'object') throw new InvalidArgumentError('rotateKey(slug, { privateKey?, publicKey?, kid? })')
     const expiresAt = toDate(previousKeyExpiresAt, 'previousKeyExpiresAt')
     return await this.#transaction(async (client) => {
       const current = await this.#lockApp(client, slug)
@@ -341,15 +342,15 @@ export class PostgresStore implements LinkedServicesStore {
 
   /** Records (or replaces) a user's agreement; a user row is created when the id is unknown. */
   async setAgreement (agreement: AgreementRecord): Promise<void> {
-    if (agreement === null || typeof agreement !== 'object') throw new TypeError('an agreement must be an object')
+    checkAgreementRecord(OWNER, agreement)
     const userId = userIdIn(agreement.userId)
     const scopes = scopeSlugs(agreement.optionalScopes, 'optionalScopes')
     const version = agreement.agreementVersion ?? 1
-    if (!Number.isInteger(version)) throw new TypeError('agreementVersion must be an integer')
     await this.#transaction(async (client) => {
       const app = await client.query<{ id: string }>(this.#sql.appId, [agreement.app])
-      if (app.rows.length === 0) throw new Error(`app ${agreement.app} not found`)
-      await client.query(this.#sql.ensureUser, [userId])
+      if (app.rows.length === 0) throw new RecordNotFoundError(`app ${agreement.app} (an agreement needs an existing app)`)
+      const user = await client.query(this.#sql.userExists, [userId])
+      if (user.rows.length === 0) throw new RecordNotFoundError(`user ${userId} (an agreement needs an existing user: addUser first)`)
       const { rows: [{ id }] } = await client.query<{ id: string }>(this.#sql.upsertAgreement, [app.rows[0].id, userId, version])
       await client.query(this.#sql.clearAgreementScopes, [id])
       if (scopes.length > 0) {
@@ -373,7 +374,7 @@ export class PostgresStore implements LinkedServicesStore {
    * fields go to `extra` (jsonb). `credentials`, when given, replaces the user's links.
    */
   async addUser (user: UserRecord): Promise<void> {
-    if (user === null || typeof user !== 'object') throw new TypeError('a user must be an object')
+    checkUserRecord(OWNER, user)
     const id = userIdIn(user.id)
     const extra: Record<string, unknown> = {}
     for (const [field, value] of Object.entries(user)) if (!USER_FIELDS.has(field)) extra[field] = value
@@ -400,7 +401,7 @@ export class PostgresStore implements LinkedServicesStore {
     const id = userIdIn(userId)
     await this.#transaction(async (client) => {
       const exists = await client.query(this.#sql.userExists, [id])
-      if (exists.rows.length === 0) throw new Error(`user ${id} not found`)
+      if (exists.rows.length === 0) throw new RecordNotFoundError(`user ${id}`)
       await this.#link(client, id, appSlug, externalId)
       await this.#notify(client, { type: 'user', app: appSlug })
     })
@@ -443,7 +444,7 @@ export class PostgresStore implements LinkedServicesStore {
 
   async #lockApp (client: Queryable, slug: string): Promise<{ id: string, algorithm: string, private_key: string | null, public_key: string | null, kid: string | null }> {
     const { rows } = usableKey(slug) ? await client.query(this.#sql.lockApp, [slug]) : { rows: [] }
-    if (rows.length === 0) throw new Error(`app ${String(slug)} not found`)
+    if (rows.length === 0) throw new RecordNotFoundError(`app ${String(slug)}`)
     return rows[0]
   }
 
@@ -455,7 +456,7 @@ export class PostgresStore implements LinkedServicesStore {
 
   async #insertPreviousKeys (client: Queryable, appId: string, keys: PreviousKey[]): Promise<void> {
     for (const key of keys) {
-      if (key === null || typeof key !== 'object') throw new TypeError('a previous key must be an object')
+      if (key === null || typeof key !== 'object') throw new InvalidRecordError('a previous key must be an object')
       await client.query(this.#sql.insertPreviousKey, [appId, key.kid ?? null, key.algorithm ?? null,
         key.privateKey ?? null, key.publicKey ?? null, toDate(key.expiresAt, 'previousKeys[].expiresAt')])
     }
@@ -465,19 +466,19 @@ export class PostgresStore implements LinkedServicesStore {
   async #finishAppChange (client: Queryable, slug: string): Promise<AppRecord> {
     const { rows } = await client.query<AppRow>(this.#sql.getApp, [slug, new Date(Date.now())])
     const app = appFromRow(rows[0])
-    resolveAppKeys(app)
+    checkAppRecord(OWNER, app)
     await this.#notify(client, { type: 'app', app: slug })
     return app
   }
 
   async #link (client: Queryable, userId: string, appSlug: string, externalId: unknown): Promise<void> {
-    if (!usableKey(appSlug)) throw new TypeError('credentials are keyed by app slug')
+    if (!usableKey(appSlug)) throw new InvalidRecordError(`credentials are keyed by app slug, got ${JSON.stringify(appSlug)}`)
     const external = userIdIn(externalId)
     try {
       await client.query(this.#sql.upsertCredential, [userId, appSlug, external])
     } catch (error) {
       if (isUniqueViolation(error, 'credentials_app_external')) {
-        throw new Error(`${appSlug} user ${external} is already linked to another local user`)
+        throw new RecordExistsError(`${appSlug} user ${external} is already linked to another local user`)
       }
       throw error
     }
