@@ -73,6 +73,8 @@ export const InvalidRecordError = define('invalid-record', 400, 'Invalid record:
 export const RecordNotFoundError = define('record-not-found', 404, 'Record not found: %s')
 export const RecordExistsError = define('record-exists', 409, 'Record already exists: %s')
 export const StoreClosedError = define('store-closed', 503, 'The store is closed: %s')
+export const StoreNotMigratedError = define('store-not-migrated', 503,
+  'PostgresStore: the schema %s holds no tables of this package; run `npx linked-services migrate` (DATABASE_URL) or store.migrate()')
 
 // Outgoing calls (client, signers, CLI).
 export const ClientAppNotFoundError = define('client-app-not-found', 404, 'App %s not found')

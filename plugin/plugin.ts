@@ -75,10 +75,18 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
     route.preParsing = [...existing, captureRawBody as unknown as preParsingHookHandler]
   })
 
+  // A PostgresStore can tell at start-up that its schema was never migrated (never in a response).
+  fastify.addHook('onReady', async () => {
+    await config.store.ready?.()
+  })
+
+  // Who closes what: the plugin closes the store and the nonce store it was given (and those it
+  // made); each store ends only the connections it opened itself (a pool or client you passed in
+  // stays yours). So `await app.close()` lets the process exit with no hook of your own.
   fastify.addHook('onClose', async () => {
     storeCache.close()
     tokenCache.clear()
-    if (config.signature.ownsNonceStore) await config.signature.nonceStore.close?.()
+    await Promise.all([config.store.close?.(), config.signature.nonceStore.close?.()])
   })
 }
 

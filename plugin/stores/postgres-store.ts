@@ -20,7 +20,7 @@ import type {
   AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
 } from '../../types/index.js'
 import { loadPg } from '../lazy-modules.js'
-import { InvalidArgumentError, InvalidOptionError, InvalidRecordError, RecordExistsError, RecordNotFoundError, StoreClosedError } from '../errors.js'
+import { InvalidArgumentError, InvalidOptionError, InvalidRecordError, RecordExistsError, RecordNotFoundError, StoreClosedError, StoreNotMigratedError } from '../errors.js'
 import { checkAgreementRecord, checkAppRecord, checkUserRecord } from './check-record.js'
 import { postgresStoreOptions } from '../options/schemas.js'
 import { validateOptions } from '../options/validate.js'
@@ -137,6 +137,22 @@ export class PostgresStore implements LinkedServicesStore {
   /** Creates or upgrades the tables (idempotent; safe to run from several instances at once). */
   async migrate (): Promise<MigrationResult> {
     return await runMigrations(this.pool, this.schema)
+  }
+
+  /**
+   * Called by the plugin when Fastify is ready: rejects with FST_LINKED_SERVICES_STORE_NOT_MIGRATED
+   * when the schema holds no tables (run `linked-services migrate`). An unreachable database
+   * resolves: requests then fail closed (503) and their log lines say why.
+   */
+  async ready (): Promise<void> {
+    let migrated: boolean
+    try {
+      const { rows } = await this.pool.query<{ apps: string | null }>('SELECT to_regclass($1) AS apps', [`"${this.schema}".apps`])
+      migrated = rows[0]?.apps !== null
+    } catch {
+      return
+    }
+    if (!migrated) throw new StoreNotMigratedError(this.schema)
   }
 
   // The store contract (read side).
