@@ -201,3 +201,19 @@ test('the executable: shebang, exit codes, stdout/stderr through a real process'
   assert.equal(bad.code, 1)
   assert.match(bad.stderr, /error: App ghost not found/)
 })
+
+test('--version prints the package version; sign-jwt / sign-request warn when the app named is this service itself', async () => {
+  const version = await run('--version')
+  assert.equal(version.code, 0)
+  assert.equal(version.out.trim(), JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version)
+  const self = join(dir, 'self.json')
+  writeFileSync(self, JSON.stringify({ appName: 'signer', apps: APPS }))
+  for (const command of ['sign-jwt', 'sign-request']) {
+    const args = [command, 'signer']
+    const result = await run(...args, '--apps', self)
+    assert.equal(result.code, 0, result.err)
+    assert.match(result.err, /warning: "signer" is this service itself/)
+    const quiet = await run(...args, '--apps', appsFile)
+    assert.doesNotMatch(quiet.err, /warning/)
+  }
+})

@@ -15,7 +15,7 @@ const BY_CODE: Record<string, StoreFailure> = {
   ETIMEDOUT: 'timeout',
   // PostgreSQL: invalid_password, invalid_authorization_specification.
   '28P01': 'authentication',
-  '28000': 'authentication',
+  28000: 'authentication',
   // PostgreSQL: invalid_schema_name, undefined_table.
   '3F000': 'missing-schema',
   '42P01': 'missing-schema',

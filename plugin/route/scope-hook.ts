@@ -22,7 +22,6 @@ export const kScopeHook = Symbol('fastify-linked-services.scope-hook')
 const LINK_PREFIX = 'Link '
 const SIGNATURE_PREFIX = 'Signature '
 
-
 function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const { config } = ctx
   const authorization = readAuthorization(request, config.jwt.maxTokenLength + 256)
