@@ -31,13 +31,13 @@ function define (slug: string, statusCode: number, message: string): Constructor
 
 // Authentication (401): the caller could not be authenticated.
 export const NoAuthorizationHeaderError = define('no-authorization-header', 401, 'Unauthorized: no Authorization header')
-export const UnknownAuthSchemaError = define('unknown-auth-schema', 401, 'Unknown auth schema or this schema is forbidden')
+export const UnknownAuthSchemaError = define('unknown-auth-schema', 401, 'Unknown auth schema or this schema is forbidden%s')
 export const AuthorizationHeaderMalformedError = define('authorization-header-malformed', 401, 'Unauthorized: malformed credentials header%s')
 export const AuthorizationHeaderBadSchemaError = define('authorization-header-bad-schema', 401, 'Unauthorized: the Authorization header has the wrong parameters')
 export const AppNotFoundError = define('app-not-found', 401, 'Unauthorized: unknown app')
 export const AlgorithmNotImplementedError = define('algorithm-not-implemented', 401, 'Algorithm not implemented')
 export const ForbiddenSchemaError = define('authorization-header-forbidden-schema', 401, 'Unauthorized: this app does not use the LINK schema')
-export const ForbiddenStrategyError = define('authorization-header-forbidden-strategy', 401, 'Unauthorized: this scheme is not allowed for this app')
+export const ForbiddenStrategyError = define('authorization-header-forbidden-strategy', 401, 'Unauthorized: this scheme is not allowed for this app%s')
 export const WrongAppTokenError = define('wrong-app-token', 401, 'Unauthorized: invalid credentials%s')
 export const ExpiredError = define('expired', 401, 'Expired token')
 export const BadTimestampError = define('bad-timestamp', 401, 'Unauthorized: the request time is missing or outside the allowed window')
@@ -51,7 +51,7 @@ export const DuplicateAuthorizationHeaderError = define('authorization-header-du
 export const HeaderTooLargeError = define('authorization-header-too-large', 431, 'The %s header is too large')
 
 // Authorization (403): authenticated, but not allowed.
-export const ForbiddenScopeError = define('forbidden-scope', 403, 'Forbidden: a scope this route needs is not granted')
+export const ForbiddenScopeError = define('forbidden-scope', 403, 'Forbidden: this route needs the scope(s) %s, not granted to this app')
 export const AgreementNotAcceptedError = define('agreement-not-accepted', 403, 'User has not accepted the agreement')
 
 // Our side failed (5xx): fail closed.

@@ -141,8 +141,12 @@ test('non-2xx answers throw ClientUnexpectedStatusError with the response, unles
   assert.equal(soft.ok, false)
   // The peer refuses a token signed with the wrong key: 401 surfaces the same way.
   const wrongKey = client(t, [peerRecord(peer.url, { privateKey: hmacKeyHex(64) })]).app('peer')
-  const refused = await rejectsWith(wrongKey.get('/echo'), 'FST_LINKED_SERVICES_UNEXPECTED_STATUS')
+  const refused = await rejectsWith(wrongKey.get('/echo'), 'FST_LINKED_SERVICES_UNEXPECTED_STATUS',
+    /answered 401: FST_LINKED_SERVICES_WRONG_APP_TOKEN Unauthorized: invalid credentials/)
   assert.equal(refused.status, 401)
+  // The peer's own code and message travel with the error.
+  assert.equal(refused.peerCode, 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+  assert.match(String(refused.peerMessage), /^Unauthorized: invalid credentials/)
 })
 
 test('clear errors: unknown app, app without appUrl / webhookUrl, store failure', async (t) => {

@@ -30,24 +30,39 @@ export interface Authenticated {
  */
 export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): ResolvedApp | Promise<ResolvedApp> {
   // A caller may not claim to be this service.
-  if (slug === ctx.config.appName) throw new AppNotFoundError()
+  if (slug === ctx.config.appName) throw appNotFound(slug, 'the caller claims to be this service')
   const cached = ctx.storeCache.peekApp(slug, Date.now())
-  if (cached !== undefined) return checkCallingApp(cached, scheme, mode)
-  return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
+  if (cached !== undefined) return checkCallingApp(cached, scheme, mode, slug)
+  return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode, slug))
 }
 
 /**
  * Checks that an app may use this scheme on this route, in the original's order: unknown app,
  * unknown algorithm, schema, strategy; then unusable keys.
  */
-export function checkCallingApp (app: ResolvedApp | null, scheme: Mode, mode: Mode | undefined): ResolvedApp {
-  if (app === null) throw new AppNotFoundError()
+export function checkCallingApp (app: ResolvedApp | null, scheme: Mode, mode: Mode | undefined, slug?: string): ResolvedApp {
+  if (app === null) throw appNotFound(slug, 'the store has no such app')
   if (app.algorithm === null) throw new AlgorithmNotImplementedError()
   if (app.schema !== 'LINK') throw new ForbiddenSchemaError()
   // JWT: the app's strategy must be JWT. Signature: the strategy must be SIGNATURE unless the
   // route says mode 'signature' (the original's mode="signature" lifts the restriction).
   const allowed = scheme === 'jwt' ? app.strategy === 'JWT' : app.strategy === 'SIGNATURE' || mode === 'signature'
-  if (!allowed) throw new ForbiddenStrategyError()
+  if (!allowed) throw new ForbiddenStrategyError(strategyHint(app.strategy, scheme))
   if (app.keys === null) throw new InvalidAppKeyError()
   return app
+}
+
+/**
+ * app-not-found, with the slug and the reason for the log line only: the error's own properties
+ * are logged, the response carries code and message (the caller knows what it sent).
+ */
+export function appNotFound (slug: string | undefined, reason: string): Error {
+  return Object.assign(new AppNotFoundError(), { app: slug === undefined ? undefined : slug.slice(0, 100), reason })
+}
+
+/** Which setting would allow the call. */
+function strategyHint (strategy: string, scheme: Mode): string {
+  return scheme === 'jwt'
+    ? ` (its strategy is ${strategy}: it must sign its requests, or its record needs strategy JWT)`
+    : ` (its strategy is ${strategy}: it must send a JWT, or the route needs scope(scopes, { mode: 'signature' }))`
 }

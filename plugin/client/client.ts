@@ -127,6 +127,23 @@ function failureReason (error: unknown, timeout: number): string {
   }
 }
 
+/**
+ * What a peer said about its refusal: a Fastify error body (`code`, `message`) or the original's
+ * (`slug`, `detail`). Only short strings are kept.
+ */
+function peerError (body: Buffer): { code?: string, message?: string } {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.subarray(0, 4096).toString('utf8'))
+  } catch {
+    return {}
+  }
+  if (parsed === null || typeof parsed !== 'object') return {}
+  const fields = parsed as Record<string, unknown>
+  const text = (value: unknown): string | undefined => typeof value === 'string' && value.length > 0 ? value.slice(0, 200) : undefined
+  return { code: text(fields.code) ?? text(fields.slug), message: text(fields.message) ?? text(fields.detail) }
+}
+
 async function readBody (body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
@@ -245,8 +262,10 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
     }
     const result = makeResponse(response.statusCode, response.headers, bytes, url)
     if (!result.ok && requestOptions.throwOnError !== false) {
-      throw Object.assign(new ClientUnexpectedStatusError(`${upper} ${url} answered ${response.statusCode}`),
-        { app: slug, method: upper, url, status: response.statusCode, response: result })
+      const peer = peerError(bytes)
+      const said = peer.code === undefined && peer.message === undefined ? '' : `: ${[peer.code, peer.message].filter(Boolean).join(' ')}`
+      throw Object.assign(new ClientUnexpectedStatusError(`${upper} ${url} answered ${response.statusCode}${said}`),
+        { app: slug, method: upper, url, status: response.statusCode, response: result, peerCode: peer.code, peerMessage: peer.message })
     }
     return result
   }

@@ -7,7 +7,7 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { Mode, ScopeOptions } from '../../types/index.js'
 import { readAuthorization } from '../caller/authorization-header.js'
-import { isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from '../errors.js'
+import { ForbiddenScopeError, isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from '../errors.js'
 import { authenticateJwt } from '../jwt/authenticate.js'
 import type { AuthContext, Authenticated } from '../caller/calling-app.js'
 import { authorize, validateScopes } from './grant.js'
@@ -35,7 +35,15 @@ function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | u
   if (authorization.startsWith(SIGNATURE_PREFIX) && mode !== 'jwt' && config.signature.legacy) {
     return authenticateLegacy(request, authorization.slice(SIGNATURE_PREFIX.length), ctx, mode)
   }
-  throw new UnknownAuthSchemaError()
+  throw new UnknownAuthSchemaError(unknownSchemaHint(authorization, mode, config.signature.legacy))
+}
+
+/** Which setting would allow the call, when one would. */
+function unknownSchemaHint (authorization: string, mode: Mode | undefined, legacy: boolean): string {
+  if (authorization.startsWith(LINK_PREFIX)) return ': this route takes signed requests only (scope mode \'signature\')'
+  if (!authorization.startsWith(SIGNATURE_PREFIX)) return ''
+  if (mode === 'jwt') return ': this route takes JWTs only (scope mode \'jwt\')'
+  return legacy ? '' : ': the original\'s Authorization: Signature scheme is off (plugin option signature.legacy)'
 }
 
 export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
@@ -58,6 +66,11 @@ export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, opt
       const failure = isLinkedServicesError(error) ? error : unexpected(request, error)
       if (failure.statusCode === 401) {
         reply.header('www-authenticate', token401Scheme(request) === 'signature' ? 'Signature' : challenge)
+      } else if (failure instanceof ForbiddenScopeError) {
+        // RFC 6750 3.1: name the scopes the call lacks.
+        const scheme = token401Scheme(request) === 'signature' ? 'Signature' : jwtChallenge
+        const missing = (failure as unknown as { scopes: string[] }).scopes.join(' ')
+        reply.header('www-authenticate', `${scheme}${scheme === 'Signature' ? ' ' : ', '}error="insufficient_scope", scope="${missing}"`)
       }
       throw failure
     }
