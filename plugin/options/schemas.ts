@@ -12,7 +12,7 @@ import type { OptionSchema, OptionSet } from './schema-types.js'
 import { CLIENT_RENAMES, MEMORY_NONCE_STORE_RENAMES, PLUGIN_RENAMES, POSTGRES_STORE_RENAMES } from './deprecations.js'
 
 export const SLUG_PATTERN = '^[a-zA-Z0-9_-]{1,100}$'
-const SLUG_TEXT = 'a slug: 1 to 100 letters, digits, "-" or "_"'
+export const SLUG_TEXT = 'a slug: 1 to 100 letters, digits, "-" or "_"'
 const SQL_IDENTIFIER_PATTERN = '^[a-z_][a-z0-9_]{0,62}$'
 const SQL_IDENTIFIER_TEXT = 'a lower-case SQL identifier (a-z, 0-9, _; at most 63 characters)'
 

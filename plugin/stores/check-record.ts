@@ -7,17 +7,16 @@
  */
 import type { AgreementRecord, AppRecord, UserRecord } from '../../types/index.js'
 import { InvalidRecordError, type LinkedServicesError } from '../errors.js'
-import { resolveAppKeys } from '../keys/app-keys.js'
+import { ALGORITHMS, resolveAppKeys } from '../keys/app-keys.js'
 import { isHmac, KeyFormatError, parseEd25519PrivateKey, parseEd25519PublicKey, parseHmacSecret } from '../keys/parse.js'
-import { SLUG_PATTERN } from '../options/schemas.js'
+import { SLUG_PATTERN, SLUG_TEXT } from '../options/schemas.js'
 import type { OptionSchema, OptionSet } from '../options/schema-types.js'
 import { check } from '../options/validate.js'
 
-const SLUG_TEXT = 'a slug: 1 to 100 letters, digits, "-" or "_"'
 const slug: OptionSchema = { type: 'string', pattern: SLUG_PATTERN, expect: SLUG_TEXT }
 const text: OptionSchema = { type: ['string', 'null'] }
 const scopes: OptionSchema = { type: 'array', items: { type: 'string', minLength: 1, maxLength: 100 } }
-const algorithm: OptionSchema = { enum: ['HMAC_SHA256', 'HMAC_SHA512', 'ED25519'] }
+const algorithm: OptionSchema = { enum: ALGORITHMS }
 const keyFields = { algorithm, privateKey: text, publicKey: text, expiresAt: {}, kid: { type: 'string' } } satisfies Record<string, OptionSchema>
 
 const APP: OptionSchema = {

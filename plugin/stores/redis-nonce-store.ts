@@ -34,7 +34,8 @@ export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 2000,
   commandTimeout: 2000,
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), 2000),
-  // A Redis replica or a cluster failover answers READONLY: reconnect to find the primary.
+  // A Redis replica or a cluster failover answers READONLY (the error reply's code word, as the
+  // protocol sends it; ioredis gives no other field): reconnect to find the primary.
   reconnectOnError: (error: Error) => error.message.startsWith('READONLY') ? 2 : false
 })
 
