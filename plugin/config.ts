@@ -31,8 +31,14 @@ type Validated = Omit<ResolvedConfig, 'store' | 'signature' | 'ownsStore'> & {
   signature: Omit<ResolvedConfig['signature'], 'nonceStore' | 'ownsNonceStore' | 'clockSkew'> & { nonceStore?: NonceStore, maxNonces: number, clockTolerance: number }
 }
 
+/** Options of `register` itself, which Fastify hands to the plugin too: not ours to refuse. */
+const REGISTER_OPTIONS = ['prefix', 'logLevel', 'logSerializers']
+
 export function resolveConfig (options: LinkedServicesOptions): ResolvedConfig {
-  const valid = validateOptions<Validated>(pluginOptions, options)
+  const own = options !== null && typeof options === 'object' && !Array.isArray(options)
+    ? Object.fromEntries(Object.entries(options).filter(([key]) => !REGISTER_OPTIONS.includes(key)))
+    : options
+  const valid = validateOptions<Validated>(pluginOptions, own)
   const store = valid.store ?? new MemoryStore()
   if (valid.resolveRemoteUsers && typeof store.linkRemoteUser !== 'function') {
     throw Object.assign(new InvalidOptionError(

@@ -140,6 +140,10 @@ test('types and ranges name the option and the rule, never the value', async () 
   }
 })
 
+test('the options of register itself (prefix, logLevel) are not refused', async () => {
+  assert.equal(await register({ appName: APP_NAME, prefix: '/api', logLevel: 'warn' }), null)
+})
+
 test('resolveRemoteUsers with a store that cannot link users is refused at registration', async () => {
   const store = { getApp: async () => null, getAgreement: async () => null, findUserByCredential: async () => null }
   const error = await registrationError({ appName: APP_NAME, store, resolveRemoteUsers: true })
