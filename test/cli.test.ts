@@ -93,12 +93,14 @@ test('sign-request: RFC 9421 headers with --url, accepted by this service', asyn
   assert.equal(code, 0, err)
   assert.match(err, /send POST http:\/\/127\.0\.0\.1:3000\/v1\/x\?a=1 with the body \{"id":1,"name":"Jane"\}/)
   const headers = headerLines(out)
-  assert.deepEqual(Object.keys(headers).sort(), ['content-digest', 'content-type', 'signature', 'signature-input', 'x-tenant'])
+  assert.deepEqual(Object.keys(headers).sort(), ['content-digest', 'content-type', 'host', 'signature', 'signature-input', 'x-tenant'])
   assert.match(headers['signature-input'], /keyid="signer"/)
+  // The Host that was signed is printed with the rest.
+  assert.equal(headers.host, '127.0.0.1:3000')
   const response = await server.inject({
     method: 'POST',
     url: '/v1/x?a=1',
-    headers: { ...headers, host: '127.0.0.1:3000' },
+    headers,
     payload: '{"id":1,"name":"Jane"}'
   })
   assert.equal(response.statusCode, 200, response.body)
