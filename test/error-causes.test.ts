@@ -51,6 +51,12 @@ test('the log line of an app-not-found names the slug; the response does not cha
   const logged = lines.map((line) => JSON.parse(line) as { err?: { code?: string, app?: string, reason?: string } }).find((line) => line.err?.code === 'FST_LINKED_SERVICES_APP_NOT_FOUND')
   assert.equal(logged?.err?.app, 'ghost-app')
   assert.equal(logged?.err?.reason, 'the store has no such app')
+  // A long "slug" may be a key pasted by mistake: only its start is logged.
+  lines.length = 0
+  const long = 'a'.repeat(64)
+  await app.inject({ url: '/open', headers: { authorization: token(long) } })
+  assert.ok(!lines.join('').includes(long.slice(0, 24)))
+  assert.match(lines.join(''), /"app":"aaaaaaaa… \(64 characters\)"/)
   await app.close()
 })
 

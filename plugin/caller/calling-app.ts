@@ -52,12 +52,16 @@ export function checkCallingApp (app: ResolvedApp | null, scheme: Mode, mode: Mo
   return app
 }
 
+/** Slugs are short; a longer value may be a key pasted into `App=` by mistake: log only its start. */
+const LOGGED_SLUG_LENGTH = 20
+
 /**
  * app-not-found, with the slug and the reason for the log line only: the error's own properties
  * are logged, the response carries code and message (the caller knows what it sent).
  */
 export function appNotFound (slug: string | undefined, reason: string): Error {
-  return Object.assign(new AppNotFoundError(), { app: slug === undefined ? undefined : slug.slice(0, 100), reason })
+  const app = slug === undefined || slug.length <= LOGGED_SLUG_LENGTH ? slug : `${slug.slice(0, 8)}… (${slug.length} characters)`
+  return Object.assign(new AppNotFoundError(), { app, reason })
 }
 
 /** Which setting would allow the call. */
