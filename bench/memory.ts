@@ -4,7 +4,7 @@
  *
  * - Tokens: `count` distinct valid JWTs, each sent twice (the token cache admits a token on its
  *   second verification), through the scope hook of the BUILT plugin with its default options
- *   (token cache bound `jwt.cacheSize` = 10,000).
+ *   (token cache bound `jwt.maxCachedTokens` = 10,000).
  * - Nonces: `count` distinct nonces into the plugin's configured nonce store (the default
  *   MemoryNonceStore, bound `signature.maxNonces` = 100,000), through `fastify.linkedServices.nonceStore`,
  *   as the RFC 9421 verifier calls it (ttl = the request's remaining window, 120 s).

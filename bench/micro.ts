@@ -117,10 +117,10 @@ async function main (): Promise<MicroResults> {
   const jwt = signJwt({ appName: CALLER, app: TARGET_HMAC, sub: '', expiresIn: 3600 })
   const linkRequest = fakeRequest({ authorization: `Link App=${CALLER},Token=${jwt}` })
   const cachedHook = await scopeHook({})
-  const uncachedHook = await scopeHook({ jwt: { cacheSize: 0 } })
+  const uncachedHook = await scopeHook({ jwt: { maxCachedTokens: 0 } })
   const batch = quick ? 2000 : 10000
   record('jwt', 'plugin JWT hook, token cached', await timeAsync(async () => await cachedHook.call(null as never, linkRequest, reply), batch))
-  record('jwt', 'plugin JWT hook, no cache (cacheSize 0)', await timeAsync(async () => await uncachedHook.call(null as never, linkRequest, reply), batch))
+  record('jwt', 'plugin JWT hook, no cache (maxCachedTokens 0)', await timeAsync(async () => await uncachedHook.call(null as never, linkRequest, reply), batch))
   const fastJwt = createVerifier({ key: secret, allowedAud: APP_NAME })
   const fastJwtCached = createVerifier({ key: secret, allowedAud: APP_NAME, cache: true })
   record('jwt', 'fast-jwt verify (@fastify/jwt engine), no cache', timeSync(() => fastJwt(jwt)))

@@ -84,7 +84,8 @@ function problem (status: number, slug: string, detail: string): { statusCode: n
 
 export async function buildExampleApp (options: ExampleAppOptions): Promise<ExampleApp> {
   const appName = options.appName ?? options.data.appName ?? 'nodeservice'
-  const store = new MemoryStore(options.data)
+  const { apps, agreements, users } = options.data
+  const store = new MemoryStore({ apps, agreements, users })
   const events = options.events ?? new WebhookEventLog()
   const userIds = (options.data.users ?? []).map((user) => String(user.id))
   const app = Fastify({ logger: options.logger ?? false })

@@ -31,13 +31,13 @@ function define (slug: string, statusCode: number, message: string): Constructor
 
 // Authentication (401): the caller could not be authenticated.
 export const NoAuthorizationHeaderError = define('no-authorization-header', 401, 'Unauthorized: no Authorization header')
-export const UnknownAuthSchemaError = define('unknown-auth-schema', 401, 'Unknown auth schema or this schema is forbidden')
+export const UnknownAuthSchemaError = define('unknown-auth-schema', 401, 'Unknown auth schema or this schema is forbidden%s')
 export const AuthorizationHeaderMalformedError = define('authorization-header-malformed', 401, 'Unauthorized: malformed credentials header%s')
 export const AuthorizationHeaderBadSchemaError = define('authorization-header-bad-schema', 401, 'Unauthorized: the Authorization header has the wrong parameters')
 export const AppNotFoundError = define('app-not-found', 401, 'Unauthorized: unknown app')
 export const AlgorithmNotImplementedError = define('algorithm-not-implemented', 401, 'Algorithm not implemented')
 export const ForbiddenSchemaError = define('authorization-header-forbidden-schema', 401, 'Unauthorized: this app does not use the LINK schema')
-export const ForbiddenStrategyError = define('authorization-header-forbidden-strategy', 401, 'Unauthorized: this scheme is not allowed for this app')
+export const ForbiddenStrategyError = define('authorization-header-forbidden-strategy', 401, 'Unauthorized: this scheme is not allowed for this app%s')
 export const WrongAppTokenError = define('wrong-app-token', 401, 'Unauthorized: invalid credentials%s')
 export const ExpiredError = define('expired', 401, 'Expired token')
 export const BadTimestampError = define('bad-timestamp', 401, 'Unauthorized: the request time is missing or outside the allowed window')
@@ -52,7 +52,7 @@ export const HeaderTooLargeError = define('authorization-header-too-large', 431,
 export const RequestTargetRefusedError = define('request-target-refused', 400, 'Bad request: the request target is not accepted%s')
 
 // Authorization (403): authenticated, but not allowed.
-export const ForbiddenScopeError = define('forbidden-scope', 403, 'Forbidden: a scope this route needs is not granted')
+export const ForbiddenScopeError = define('forbidden-scope', 403, 'Forbidden: this route needs the scope(s) %s, not granted to this app')
 export const AgreementNotAcceptedError = define('agreement-not-accepted', 403, 'User has not accepted the agreement')
 
 // Our side failed (5xx): fail closed.
@@ -67,6 +67,16 @@ export const RemoteUserUnavailableError = define('remote-user-unavailable', 502,
 export const InvalidOptionError = define('invalid-option', 500, 'Invalid option: %s')
 export const InvalidScopeError = define('invalid-scope', 500, 'Invalid scope: %s')
 export const MissingPeerDependencyError = define('missing-peer-dependency', 500, 'A package is missing: %s')
+export const InvalidHookError = define('invalid-hook', 500, 'Invalid hook: %s')
+export const InvalidArgumentError = define('invalid-argument', 500, 'Invalid argument: %s')
+
+// Store administration (records given to a store's constructor or admin methods).
+export const InvalidRecordError = define('invalid-record', 400, 'Invalid record: %s')
+export const RecordNotFoundError = define('record-not-found', 404, 'Record not found: %s')
+export const RecordExistsError = define('record-exists', 409, 'Record already exists: %s')
+export const StoreClosedError = define('store-closed', 503, 'The store is closed: %s')
+export const StoreNotMigratedError = define('store-not-migrated', 503,
+  'PostgresStore: the schema %s holds no tables of this package; run `npx linked-services migrate` (DATABASE_URL) or store.migrate()')
 
 // Outgoing calls (client, signers, CLI).
 export const ClientAppNotFoundError = define('client-app-not-found', 404, 'App %s not found')

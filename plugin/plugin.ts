@@ -6,6 +6,7 @@ import type { FastifyInstance, FastifyRequest, preParsingHookHandler, RouteOptio
 import fp from 'fastify-plugin'
 import type { LinkedServicesDecorator, LinkedServicesOptions, UserRecord } from '../types/index.js'
 import { resolveConfig } from './config.js'
+import { InvalidHookError } from './errors.js'
 import { getUser } from './users/get-user.js'
 import { TokenCache } from './cache/token-cache.js'
 import type { AuthContext } from './caller/calling-app.js'
@@ -14,8 +15,12 @@ import { createScopeHook, kScopeHook } from './route/scope-hook.js'
 import { StoreCache } from './cache/store-cache.js'
 import { requirePeer } from './lazy-modules.js'
 
-function usesScopeHook (route: RouteOptions): boolean {
-  const hooks = route.preHandler === undefined ? [] : Array.isArray(route.preHandler) ? route.preHandler : [route.preHandler]
+/** Hooks that run before the body is read and parsed: a scope hook there cannot check a signed body. */
+const TOO_EARLY = ['onRequest', 'preParsing', 'preValidation'] as const
+
+function usesScopeHook (route: RouteOptions, hookName: 'preHandler' | typeof TOO_EARLY[number]): boolean {
+  const value = route[hookName] as unknown
+  const hooks = value === undefined ? [] : Array.isArray(value) ? value : [value]
   return hooks.some((hook) => typeof hook === 'function' && (hook as unknown as Record<symbol, unknown>)[kScopeHook] === true)
 }
 
@@ -23,9 +28,11 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   const config = resolveConfig(options)
   // Fetching remote users needs undici (an optional peer): say so now, not on the first request.
   if (config.resolveRemoteUsers) requirePeer('undici', 'resolveRemoteUsers')
-  const tokenCache = new TokenCache(config.jwt.cacheSize)
+  const tokenCache = new TokenCache(config.jwt.maxCachedTokens)
   const storeCache = new StoreCache(config.store, {
-    ...config.cache,
+    max: config.cache.maxApps,
+    ttl: config.cache.ttl,
+    negativeTtl: config.cache.negativeTtl,
     timeout: config.storeTimeout,
     onInvalidate: (slug) => tokenCache.forgetApp(slug),
     onKeyProblem: (slug, problem) => fastify.log.warn({ app: slug, problem }, 'fastify-linked-services: the keys of this app are unusable; its calls are refused')
@@ -62,15 +69,29 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
 
   // Signed requests need the raw body bytes: capture them on the routes that use a scope hook.
   fastify.addHook('onRoute', (route) => {
-    if (!usesScopeHook(route)) return
+    for (const hookName of TOO_EARLY) {
+      if (usesScopeHook(route, hookName)) {
+        throw new InvalidHookError(`${String(route.method)} ${route.url}: scope() is in ${hookName}; put it in preHandler ` +
+          '(it authenticates signed requests, whose body is read after ' + hookName + ')')
+      }
+    }
+    if (!usesScopeHook(route, 'preHandler')) return
     const existing = route.preParsing === undefined ? [] : Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing]
     route.preParsing = [...existing, captureRawBody as unknown as preParsingHookHandler]
   })
 
+  // A PostgresStore can tell at start-up that its schema was never migrated (never in a response).
+  fastify.addHook('onReady', async () => {
+    await config.store.ready?.()
+  })
+
+  // Who closes what: the plugin closes the store and the nonce store it was given (and those it
+  // made); each store ends only the connections it opened itself (a pool or client you passed in
+  // stays yours). So `await app.close()` lets the process exit with no hook of your own.
   fastify.addHook('onClose', async () => {
     storeCache.close()
     tokenCache.clear()
-    if (config.signature.ownsNonceStore) await config.signature.nonceStore.close?.()
+    await Promise.all([config.store.close?.(), config.signature.nonceStore.close?.()])
   })
 }
 

@@ -5,6 +5,7 @@ import linkedServices, { MemoryStore } from '../plugin/index.js'
 import type { AppRecord, LinkedServicesStore } from '../plugin/index.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { hmacKeyHex } from './helpers/keys.js'
+import { UncheckedStore } from './helpers/unchecked-store.js'
 import { APP_NAME } from './helpers/server.js'
 
 const KEY = hmacKeyHex(32)
@@ -236,7 +237,7 @@ test('a store holding a bad record still serves its good apps; the bad app is re
     peer('empty', { privateKey: '' }),
     peer('short512', { algorithm: 'HMAC_SHA512', privateKey: hmacKeyHex(32) })
   ]
-  const app = await server(new MemoryStore({ apps: records }))
+  const app = await server(new UncheckedStore({ apps: records }))
   assert.equal((await status(app, '/none', auth('good'))).status, 200)
   for (const slug of ['short', 'nonhex', 'empty', 'short512']) {
     const result = await status(app, '/none', auth(slug))

@@ -93,12 +93,14 @@ test('sign-request: RFC 9421 headers with --url, accepted by this service', asyn
   assert.equal(code, 0, err)
   assert.match(err, /send POST http:\/\/127\.0\.0\.1:3000\/v1\/x\?a=1 with the body \{"id":1,"name":"Jane"\}/)
   const headers = headerLines(out)
-  assert.deepEqual(Object.keys(headers).sort(), ['content-digest', 'content-type', 'signature', 'signature-input', 'x-tenant'])
+  assert.deepEqual(Object.keys(headers).sort(), ['content-digest', 'content-type', 'host', 'signature', 'signature-input', 'x-tenant'])
   assert.match(headers['signature-input'], /keyid="signer"/)
+  // The Host that was signed is printed with the rest.
+  assert.equal(headers.host, '127.0.0.1:3000')
   const response = await server.inject({
     method: 'POST',
     url: '/v1/x?a=1',
-    headers: { ...headers, host: '127.0.0.1:3000' },
+    headers,
     payload: '{"id":1,"name":"Jane"}'
   })
   assert.equal(response.statusCode, 200, response.body)
@@ -200,4 +202,20 @@ test('the executable: shebang, exit codes, stdout/stderr through a real process'
   const bad = await exec('sign-jwt', 'ghost')
   assert.equal(bad.code, 1)
   assert.match(bad.stderr, /error: App ghost not found/)
+})
+
+test('--version prints the package version; sign-jwt / sign-request warn when the app named is this service itself', async () => {
+  const version = await run('--version')
+  assert.equal(version.code, 0)
+  assert.equal(version.out.trim(), JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')).version)
+  const self = join(dir, 'self.json')
+  writeFileSync(self, JSON.stringify({ appName: 'signer', apps: APPS }))
+  for (const command of ['sign-jwt', 'sign-request']) {
+    const args = [command, 'signer']
+    const result = await run(...args, '--apps', self)
+    assert.equal(result.code, 0, result.err)
+    assert.match(result.err, /warning: "signer" is this service itself/)
+    const quiet = await run(...args, '--apps', appsFile)
+    assert.doesNotMatch(quiet.err, /warning/)
+  }
 })

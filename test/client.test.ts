@@ -141,8 +141,12 @@ test('non-2xx answers throw ClientUnexpectedStatusError with the response, unles
   assert.equal(soft.ok, false)
   // The peer refuses a token signed with the wrong key: 401 surfaces the same way.
   const wrongKey = client(t, [peerRecord(peer.url, { privateKey: hmacKeyHex(64) })]).app('peer')
-  const refused = await rejectsWith(wrongKey.get('/echo'), 'FST_LINKED_SERVICES_UNEXPECTED_STATUS')
+  const refused = await rejectsWith(wrongKey.get('/echo'), 'FST_LINKED_SERVICES_UNEXPECTED_STATUS',
+    /answered 401: FST_LINKED_SERVICES_WRONG_APP_TOKEN Unauthorized: invalid credentials/)
   assert.equal(refused.status, 401)
+  // The peer's own code and message travel with the error.
+  assert.equal(refused.peerCode, 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+  assert.match(String(refused.peerMessage), /^Unauthorized: invalid credentials/)
 })
 
 test('clear errors: unknown app, app without appUrl / webhookUrl, store failure', async (t) => {
@@ -200,12 +204,14 @@ test('bad input is refused before anything is sent', async (t) => {
   await rejectsWith(api.get('/echo', { headers: { 'x-a': '1', 'X-A': '2' } }), 'FST_LINKED_SERVICES_SIGNING_FAILED', /given twice/)
   await rejectsWith(api.request('GE T', '/echo'), 'FST_LINKED_SERVICES_SIGNING_FAILED', /not an HTTP method/)
   await rejectsWith(api.post('/echo', { body: 12 as unknown as string }), 'FST_LINKED_SERVICES_SIGNING_FAILED', /body must be/)
-  await rejectsWith(api.get('/echo', { timeout: -1 }), 'FST_LINKED_SERVICES_SIGNING_FAILED', /timeout/)
-  assert.throws(() => createLinkedClient({ appName: '', store: new MemoryStore() }), /appName is required/)
-  assert.throws(() => createLinkedClient({ appName: 'me', store: {} as MemoryStore }), /store must implement/)
-  assert.throws(() => createLinkedClient(null as never), /options are required/)
-  assert.throws(() => createLinkedClient({ appName: 'me', store: new MemoryStore(), timeout: 0 }), /timeout/)
-  assert.throws(() => createLinkedClient({ appName: 'me', store: new MemoryStore(), signature: { scheme: 'x' as 'legacy' } }), /scheme/)
+  await rejectsWith(api.get('/echo', { timeout: -1 }), 'FST_LINKED_SERVICES_INVALID_OPTION', /timeout must be at least 1 ms/)
+  const invalid = (message: RegExp) => ({ code: 'FST_LINKED_SERVICES_INVALID_OPTION', message })
+  assert.throws(() => createLinkedClient({ appName: '', store: new MemoryStore() }), invalid(/appName must be a slug/))
+  assert.throws(() => createLinkedClient({ appName: 'me', store: {} as MemoryStore }), invalid(/store must be an object with the methods getApp/))
+  assert.throws(() => createLinkedClient(null as never), invalid(/options must be an object/))
+  assert.throws(() => createLinkedClient({ appName: 'me', store: new MemoryStore(), timeout: 0 }), invalid(/timeout must be at least 1 ms/))
+  assert.throws(() => createLinkedClient({ appName: 'me', store: new MemoryStore(), signature: { scheme: 'x' as 'legacy' } }), invalid(/signature.scheme must be one of "rfc9421", "legacy"/))
+  assert.throws(() => createLinkedClient({ appName: 'me', store: new MemoryStore(), timout: 5 } as never), invalid(/unknown option timout \(did you mean timeout\?\)/))
 })
 
 test('app records are cached for cacheTtl, invalidate() forgets them, close() ends the client', async (t) => {

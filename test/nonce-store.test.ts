@@ -6,7 +6,7 @@ describe('MemoryNonceStore', () => {
   test('a nonce is new once, then seen until it expires', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 1_000_000 })
     const store = new MemoryNonceStore()
-    assert.equal(store.max, 100_000)
+    assert.equal(store.maxNonces, 100_000)
     assert.equal(await store.remember('a', 1000), true)
     assert.equal(await store.remember('a', 1000), false)
     t.mock.timers.tick(999)
@@ -16,14 +16,14 @@ describe('MemoryNonceStore', () => {
   })
 
   test('concurrent remember: exactly one true', async () => {
-    const store = new MemoryNonceStore({ max: 10 })
+    const store = new MemoryNonceStore({ maxNonces: 10 })
     const results = await Promise.all(Array.from({ length: 50 }, async () => await store.remember('same', 60_000)))
     assert.equal(results.filter(Boolean).length, 1)
   })
 
   test('bounded: full, the oldest is evicted and its window becomes a floor', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 0 })
-    const store = new MemoryNonceStore({ max: 3 })
+    const store = new MemoryNonceStore({ maxNonces: 3 })
     assert.equal(store.rememberSync('n1', 10_000), true) // ends at 10 000
     t.mock.timers.tick(1000)
     assert.equal(store.rememberSync('n2', 10_000), true) // 11 000
@@ -46,7 +46,7 @@ describe('MemoryNonceStore', () => {
 
   test('an expired oldest nonce is dropped without raising the floor', async (t) => {
     t.mock.timers.enable({ apis: ['Date'], now: 0 })
-    const store = new MemoryNonceStore({ max: 2 })
+    const store = new MemoryNonceStore({ maxNonces: 2 })
     store.rememberSync('a', 100)
     store.rememberSync('b', 100)
     t.mock.timers.tick(200)
@@ -57,7 +57,7 @@ describe('MemoryNonceStore', () => {
   })
 
   test('a million nonces stay within the bound', async () => {
-    const store = new MemoryNonceStore({ max: 10_000 })
+    const store = new MemoryNonceStore({ maxNonces: 10_000 })
     globalThis.gc?.()
     const before = process.memoryUsage().heapUsed
     for (let i = 0; i < 1_000_000; i++) store.rememberSync(`s:caller:${i.toString(36)}-0123456789abcdef`, 120_000)
@@ -69,11 +69,11 @@ describe('MemoryNonceStore', () => {
   })
 
   test('options and arguments are checked; close empties', async () => {
-    assert.throws(() => new MemoryNonceStore({ max: 0 }), TypeError)
-    assert.throws(() => new MemoryNonceStore({ max: 1.5 }), TypeError)
-    const store = new MemoryNonceStore({ max: 5 })
-    await assert.rejects(store.remember(1 as unknown as string, 10), TypeError)
-    await assert.rejects(store.remember('x', Number.NaN), TypeError)
+    assert.throws(() => new MemoryNonceStore({ maxNonces: 0 }), { code: 'FST_LINKED_SERVICES_INVALID_OPTION' })
+    assert.throws(() => new MemoryNonceStore({ maxNonces: 1.5 }), { code: 'FST_LINKED_SERVICES_INVALID_OPTION' })
+    const store = new MemoryNonceStore({ maxNonces: 5 })
+    await assert.rejects(store.remember(1 as unknown as string, 10), { code: 'FST_LINKED_SERVICES_INVALID_ARGUMENT' })
+    await assert.rejects(store.remember('x', Number.NaN), { code: 'FST_LINKED_SERVICES_INVALID_ARGUMENT' })
     assert.equal(await store.remember('x', -5), true)
     await store.close()
     assert.equal(store.size, 0)

@@ -200,19 +200,42 @@ describe('PostgresStore', { skip }, () => {
     assert.equal(rows[0].n, 0)
   })
 
-  test('agreements: replaced, removed; an unknown user id gets a bare user row; an unknown app is refused', async () => {
+  test('agreements: replaced, removed; an unknown user or app is refused', async () => {
     const store = await freshStore()
     await store.createApp({ slug: 'ag', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32), optionalScopes: ['a', 'b'], agreementVersion: 3 })
+    await assert.rejects(store.setAgreement({ app: 'ag', userId: 'uuid-1', optionalScopes: [] }),
+      { code: 'FST_LINKED_SERVICES_RECORD_NOT_FOUND', message: /user uuid-1 \(an agreement needs an existing user/ })
+    await store.addUser({ id: 'uuid-1' })
     await store.setAgreement({ app: 'ag', userId: 'uuid-1', optionalScopes: ['b', 'a'], agreementVersion: 3 })
     assert.deepEqual(await store.getAgreement('ag', 'uuid-1'), { app: 'ag', userId: 'uuid-1', optionalScopes: ['a', 'b'], agreementVersion: 3 })
     await store.setAgreement({ app: 'ag', userId: 'uuid-1', optionalScopes: [] })
     assert.deepEqual(await store.getAgreement('ag', 'uuid-1'), { app: 'ag', userId: 'uuid-1', optionalScopes: [], agreementVersion: 1 })
     assert.equal((await store.getUser('uuid-1'))?.id, 'uuid-1')
-    await assert.rejects(store.setAgreement({ app: 'nope', userId: 1, optionalScopes: [] }), /not found/)
+    await assert.rejects(store.setAgreement({ app: 'nope', userId: 1, optionalScopes: [] }), { code: 'FST_LINKED_SERVICES_RECORD_NOT_FOUND', message: /app nope/ })
     await assert.rejects(store.setAgreement({ app: 'ag', userId: 1, optionalScopes: [], agreementVersion: 'x' as unknown as number }), /integer/)
     assert.equal(await store.removeAgreement('ag', 'uuid-1'), true)
     assert.equal(await store.removeAgreement('ag', 'uuid-1'), false)
     assert.equal(await store.getAgreement('ag', 'uuid-1'), null)
+  })
+
+  test('admin methods refuse bad records with coded errors naming the record and the field (nothing written)', async () => {
+    const store = await freshStore()
+    await assert.rejects(store.createApp({ slug: 'Bad Slug', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32) }),
+      { code: 'FST_LINKED_SERVICES_INVALID_RECORD', message: /PostgresStore: app "Bad Slug": slug must be a slug/ })
+    await assert.rejects(store.createApp({ slug: 'short', algorithm: 'HMAC_SHA256', privateKey: 'abcd' }),
+      { code: 'FST_LINKED_SERVICES_INVALID_RECORD', message: /app "short": privateKey: the HMAC secret is shorter than 32 bytes/ })
+    assert.equal(await store.getApp('short'), null)
+    await store.createApp({ slug: 'ok', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32) })
+    await assert.rejects(store.createApp({ slug: 'ok', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32) }), { code: 'FST_LINKED_SERVICES_RECORD_EXISTS' })
+    await assert.rejects(store.updateApp('ok', { privateKey: 'zz' }), { code: 'FST_LINKED_SERVICES_INVALID_RECORD', message: /app "ok": privateKey/ })
+    await assert.rejects(store.updateApp('missing', {}), { code: 'FST_LINKED_SERVICES_RECORD_NOT_FOUND' })
+    await assert.rejects(store.setAgreement({ app: 'ok', userId: 42, optionalScopes: [] }), { code: 'FST_LINKED_SERVICES_RECORD_NOT_FOUND', message: /user 42/ })
+    await assert.rejects(store.setAgreement({ app: 'ghost', userId: 42, optionalScopes: [] }), { code: 'FST_LINKED_SERVICES_RECORD_NOT_FOUND', message: /app ghost/ })
+    await assert.rejects(store.linkUser('ghost', 'ok', 1), { code: 'FST_LINKED_SERVICES_RECORD_NOT_FOUND' })
+    // upsertApp: an existing app is updated (found by its coded error, not by a message).
+    assert.equal((await store.upsertApp({ slug: 'ok', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32), name: 'OK' })).name, 'OK')
+    assert.throws(() => new PostgresStore({ connectionString: DATABASE_URL, poolsize: 3 } as never),
+      { code: 'FST_LINKED_SERVICES_INVALID_OPTION', message: /unknown option poolsize \(did you mean maxConnections\?\)/ })
   })
 
   test('users: extra fields kept, credentials compared as strings and replaced, one local user per external id', async () => {
@@ -239,7 +262,7 @@ describe('PostgresStore', { skip }, () => {
       assert.equal(await store.getAgreement('a', odd), null)
     }
     assert.equal(await store.getUser('nobody'), null)
-    await assert.rejects(store.addUser({ id: '' }), /user id/)
+    await assert.rejects(store.addUser({ id: '' }), { code: 'FST_LINKED_SERVICES_INVALID_RECORD', message: /id must be a non-empty string or an integer/ })
   })
 
   test('linkRemoteUser: concurrent calls for one person make one user; generated ids stay clear of explicit ones', async () => {

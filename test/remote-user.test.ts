@@ -22,7 +22,9 @@ const PROFILES: Record<string, unknown> = {
  * protected by scope(['read:user']); it knows us ("nodeservice") by the shared secret.
  */
 async function startCaller (t: TestContext, strategy: 'JWT' | 'SIGNATURE' = 'JWT', us: Partial<AppRecord> = {}): Promise<{ url: string, seen: Array<{ url: string, app: string | null, sub: unknown }> }> {
-  const server = Fastify()
+  // forceCloseConnections: the "slow" request is still open when the test ends; close() must
+  // not wait for it (nor for the keep-alive timeout of its socket).
+  const server = Fastify({ forceCloseConnections: true })
   const seen: Array<{ url: string, app: string | null, sub: unknown }> = []
   await server.register(linkedServices, {
     appName: 'caller',
@@ -33,7 +35,8 @@ async function startCaller (t: TestContext, strategy: 'JWT' | 'SIGNATURE' = 'JWT
     seen.push({ url: request.url, app: request.app?.slug ?? null, sub: request.token?.sub })
     if (id === 'boom') return await reply.code(500).send({ detail: 'down' })
     if (id === 'html') return await reply.type('text/html').send('<html>')
-    if (id === 'slow') return await new Promise((resolve) => setTimeout(() => resolve(PROFILES[5]), 500))
+    // Never answers: only the caller's deadline ends the wait.
+    if (id === 'slow') return await new Promise(() => {})
     if (!(id in PROFILES)) return await reply.code(404).send({ detail: 'User not found' })
     return PROFILES[id]
   })

@@ -10,6 +10,7 @@ import { MemoryStore } from '../plugin/index.js'
 import type { AppRecord } from '../plugin/index.js'
 import { signJwt } from '../plugin/client/sign-jwt.js'
 import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
+import { UncheckedStore } from './helpers/unchecked-store.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { APP_NAME, attackServer } from './helpers/attacks.js'
 import { HOST, signedInject, type Caller } from './helpers/signature.js'
@@ -214,7 +215,7 @@ test('a previous key that is unusable refuses the app (fail closed), it is never
     { previousKeys: [{ algorithm: 'RS256' as never, privateKey: hmacKeyHex(32), expiresAt: T0 + MINUTE }] }
   ]
   const apps = bad.map((extra, i): AppRecord => ({ slug: `bad${i}`, algorithm: 'HMAC_SHA256', privateKey: current, requireAnAgreement: false, ...extra }))
-  const { app } = await attackServer({ apps })
+  const { app } = await attackServer(new UncheckedStore({ apps }))
   for (const record of apps) {
     const result = await jwtCall(app, record.slug, current)
     assert.deepEqual(result, { status: 401, code: 'FST_LINKED_SERVICES_INVALID_APP_KEY' }, record.slug)

@@ -9,6 +9,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto'
 import type { InjectOptions } from 'fastify'
 import type { AppRecord } from '../plugin/index.js'
 import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
+import { UncheckedStore } from './helpers/unchecked-store.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { resolveApp } from '../plugin/cache/resolved-app.js'
 import { checkEd25519PublicKey } from '../plugin/keys/ed25519-point.js'
@@ -110,7 +111,7 @@ test('each bad key record is refused at load for its own reason (the resolved ap
 
 test('bad key records: that app is refused (401 invalid-app-key), every other app keeps working', async () => {
   const apps = [record('good', {}), ...BAD.map(([slug, extra]) => record(slug, extra))]
-  const { app, logs } = await attackServer({ apps })
+  const { app, logs } = await attackServer(new UncheckedStore({ apps }))
   const secrets = secretSpellings(GOOD, ED.privatePemHex, ED.publicPemHex, rsaPrivate, p256)
   const jwt = (slug: string) => linkHeader(slug, encodeJwt(pythonClaims(slug, APP_NAME), { key: GOOD }))
   assert.equal((await app.inject({ url: '/jwt', headers: { authorization: jwt('good') } })).statusCode, 200)
@@ -132,7 +133,7 @@ test('bad key records: that app is refused (401 invalid-app-key), every other ap
 test('a bad key record gives a clear error: one log line names the app and the problem, never the key (regression: notes/requests-security.md #2)',
   async () => {
     const apps = BAD.map(([slug, extra]) => record(slug, extra))
-    const { app, logs } = await attackServer({ apps })
+    const { app, logs } = await attackServer(new UncheckedStore({ apps }))
     try {
       for (const [slug, , reason] of BAD) {
         await app.inject({ url: '/jwt', headers: { authorization: linkHeader(slug, encodeJwt(pythonClaims(slug, APP_NAME), { key: GOOD })) } })

@@ -8,6 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { hmacKeyHex } from './helpers/keys.js'
+import { UncheckedStore } from './helpers/unchecked-store.js'
 import { assert4xx, attackServer, rawRequest } from './helpers/attacks.js'
 import { edCaller, hmacCaller, HOST, signedInject, type Caller, type SignedInject } from './helpers/signature.js'
 
@@ -253,7 +254,7 @@ test('an unknown caller, a caller claiming our own name, and an app with a short
   const stranger = hmacCaller('stranger')
   assert.equal((await inject(signedInject(stranger, { method: 'GET', path: '/sig' }))).code, 'FST_LINKED_SERVICES_APP_NOT_FOUND')
   assert.equal((await inject(signedInject(hmac, { method: 'GET', path: '/sig', appName: 'nodeservice' }))).status, 401)
-  const { app: other } = await attackServer({ apps: [{ ...hmac.record, privateKey: hmacKeyHex(16) }] })
+  const { app: other } = await attackServer(new UncheckedStore({ apps: [{ ...hmac.record, privateKey: hmacKeyHex(16) }] }))
   const response = await other.inject(signedInject(hmac, { method: 'GET', path: '/sig' }))
   assert.equal(response.statusCode, 401)
   assert.equal(response.json().code, 'FST_LINKED_SERVICES_INVALID_APP_KEY')

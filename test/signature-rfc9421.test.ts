@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto'
 import { after, before, describe, test } from 'node:test'
 import type { NonceStore } from '../plugin/index.js'
 import { MemoryNonceStore } from '../plugin/stores/memory-nonce-store.js'
+import { UncheckedStore } from './helpers/unchecked-store.js'
 import { edCaller, HOST, hmacCaller, signatureServer, signedInject, type Caller, type SignatureServer } from './helpers/signature.js'
 
 const caller = hmacCaller('caller')
@@ -442,7 +443,7 @@ describe('RFC 9421: keys', () => {
   })
 
   test('an app with an unusable key is refused', async () => {
-    const broken = await signatureServer([{ ...caller.record, privateKey: 'abcd' }])
+    const broken = await signatureServer([], { store: new UncheckedStore({ apps: [{ ...caller.record, privateKey: 'abcd' }] }) })
     const response = await broken.app.inject(signedInject(caller, { method: 'GET', path: '/sig' }))
     assert.equal(response.statusCode, 401)
     await broken.app.close()

@@ -127,7 +127,12 @@ export interface LinkedServicesStore {
   linkRemoteUser? (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord>
   /** Optional: subscribe to changes (cross-instance invalidation). Returns an unsubscribe function. */
   subscribe? (listener: (change: StoreChange) => void): (() => void) | Promise<() => void>
-  /** Optional: release connections; called when Fastify closes if the plugin owns the store. */
+  /**
+   * Optional: checked when Fastify is ready; rejects when the store can never serve as it is
+   * (PostgresStore: its schema was never migrated). A store that is only unreachable resolves.
+   */
+  ready? (): Promise<void>
+  /** Optional: release the connections the store opened itself; called when Fastify closes. */
   close? (): Promise<void>
 }
 
@@ -209,6 +214,10 @@ export interface ScopeOptions {
   mode?: Mode
 }
 
+/**
+ * Units: durations under `jwt` and `signature` are seconds; every other duration is milliseconds.
+ * Bounds are named `max` + what they count.
+ */
 export interface LinkedServicesOptions {
   /** This service's own slug: the JWT `aud` it accepts and the `App=` it sends. */
   appName: string
@@ -218,14 +227,18 @@ export interface LinkedServicesOptions {
     /** Seconds of clock skew allowed on `exp`, `nbf` and `iat`. Default 5, at most 300. */
     clockTolerance?: number
     /** How many verified tokens to remember. Default 10000; 0 turns the cache off. */
+    maxCachedTokens?: number
+    /** @deprecated the old name of `maxCachedTokens` (until 1.0). */
     cacheSize?: number
     /** Longest accepted token, in characters. Default 8192. */
     maxTokenLength?: number
   }
   signature?: {
-    /** Seconds a signed request stays valid after `created`. Default 120. */
+    /** Maximum age of a signed request, in seconds: how long it stays valid after `created`. Default 120. */
     tolerance?: number
     /** Seconds a signature's `created` (or legacy `Date`) may lie in the future, and `expires` be past. Default 5. */
+    clockTolerance?: number
+    /** @deprecated the old name of `clockTolerance` (until 1.0). */
     clockSkew?: number
     /** Default: an in-memory store bounded to `maxNonces`. */
     nonceStore?: NonceStore
@@ -240,6 +253,8 @@ export interface LinkedServicesOptions {
   storeTimeout?: number
   cache?: {
     /** Apps remembered. Default 10000 (size it to the number of apps that call); 0 turns the cache off. */
+    maxApps?: number
+    /** @deprecated the old name of `maxApps` (until 1.0). */
     max?: number
     /** Milliseconds an app stays cached. Default 60000. */
     ttl?: number

@@ -4,19 +4,23 @@
  * store said reaches a response or a log line. A late answer is ignored.
  */
 import { StoreUnavailableError } from '../errors.js'
+import { classifyStoreFailure, FAILURE_HINT } from './store-failure.js'
 
 export async function callStore<T> (call: () => Promise<T> | T, timeoutMs: number,
   makeError: () => Error = () => new StoreUnavailableError()): Promise<T> {
   let timer: NodeJS.Timeout | undefined
+  const timedOut = Symbol('timed out')
   const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(makeError()), timeoutMs)
+    timer = setTimeout(() => reject(timedOut), timeoutMs)
   })
   try {
     // Promise.resolve().then(call) turns a synchronous throw into a rejection too.
     return await Promise.race([Promise.resolve().then(call), deadline])
-  } catch {
-    // No `cause`: a store's message may hold secrets (a connection string), and loggers print causes.
-    throw makeError()
+  } catch (error) {
+    // No `cause`: a store's message may hold secrets (a connection string), and loggers print
+    // causes. The failure's class goes to the log line only (the response schema drops it).
+    const storeFailure = error === timedOut ? 'timeout' : classifyStoreFailure(error)
+    throw Object.assign(makeError(), { storeFailure, hint: FAILURE_HINT[storeFailure] })
   } finally {
     clearTimeout(timer)
   }

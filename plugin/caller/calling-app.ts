@@ -30,27 +30,46 @@ export interface Authenticated {
  */
 export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: Mode | undefined): ResolvedApp | Promise<ResolvedApp> {
   // A caller may not claim to be this service.
-  if (slug === ctx.config.appName) throw new AppNotFoundError()
+  if (slug === ctx.config.appName) throw appNotFound(slug, 'the caller claims to be this service')
   const cached = ctx.storeCache.peekApp(slug, Date.now())
-  if (cached !== undefined) return checkCallingApp(cached, scheme, mode)
+  if (cached !== undefined) return checkCallingApp(cached, scheme, mode, slug)
   // A name that is not a slug names no app and never reaches the store. (The caches hold slugs
   // only, so a hit above needs no check: the warm path costs no regular expression.)
-  if (!SLUG.test(slug)) throw new AppNotFoundError()
-  return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode))
+  if (!SLUG.test(slug)) throw appNotFound(slug, 'the App= value is not a slug')
+  return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode, slug))
 }
 
 /**
  * Checks that an app may use this scheme on this route, in the original's order: unknown app,
  * unknown algorithm, schema, strategy; then unusable keys.
  */
-export function checkCallingApp (app: ResolvedApp | null, scheme: Mode, mode: Mode | undefined): ResolvedApp {
-  if (app === null) throw new AppNotFoundError()
+export function checkCallingApp (app: ResolvedApp | null, scheme: Mode, mode: Mode | undefined, slug?: string): ResolvedApp {
+  if (app === null) throw appNotFound(slug, 'the store has no such app')
   if (app.algorithm === null) throw new AlgorithmNotImplementedError()
   if (app.schema !== 'LINK') throw new ForbiddenSchemaError()
   // JWT: the app's strategy must be JWT. Signature: the strategy must be SIGNATURE unless the
   // route says mode 'signature' (the original's mode="signature" lifts the restriction).
   const allowed = scheme === 'jwt' ? app.strategy === 'JWT' : app.strategy === 'SIGNATURE' || mode === 'signature'
-  if (!allowed) throw new ForbiddenStrategyError()
+  if (!allowed) throw new ForbiddenStrategyError(strategyHint(app.strategy, scheme))
   if (app.keys === null) throw new InvalidAppKeyError()
   return app
+}
+
+/** Slugs are short; a longer value may be a key pasted into `App=` by mistake: log only its start. */
+const LOGGED_SLUG_LENGTH = 20
+
+/**
+ * app-not-found, with the slug and the reason for the log line only: the error's own properties
+ * are logged, the response carries code and message (the caller knows what it sent).
+ */
+export function appNotFound (slug: string | undefined, reason: string): Error {
+  const app = slug === undefined || slug.length <= LOGGED_SLUG_LENGTH ? slug : `${slug.slice(0, 8)}… (${slug.length} characters)`
+  return Object.assign(new AppNotFoundError(), { app, reason })
+}
+
+/** Which setting would allow the call. */
+function strategyHint (strategy: string, scheme: Mode): string {
+  return scheme === 'jwt'
+    ? ` (its strategy is ${strategy}: it must sign its requests, or its record needs strategy JWT)`
+    : ` (its strategy is ${strategy}: it must send a JWT, or the route needs scope(scopes, { mode: 'signature' }))`
 }

@@ -101,6 +101,13 @@ export function ownAppName (flag: string | undefined, file: AppsFile, env: Env):
   return name
 }
 
+/** The plugin refuses a caller claiming to be the service itself (app-not-found): say so before it happens. */
+export function warnIfSelf (app: AppRecord, appName: string, io: CliIo): void {
+  if (app.slug === appName) {
+    io.stderr(`warning: "${app.slug}" is this service itself (--app-name / appName): it will refuse this call as app-not-found; name the linked app that calls it`)
+  }
+}
+
 /** A user id argument: kept as given (a string), `""`/absent meaning no user. */
 export function userIdArgument (value: string | undefined): string | null {
   return value === undefined || value === '' ? null : value

@@ -36,6 +36,10 @@ export async function main (argv: string[], env: Env = process.env, io: CliIo = 
     io.stdout(topic?.help ?? USAGE)
     return name === undefined ? 2 : 0
   }
+  if (name === '--version' || name === '-v') {
+    io.stdout((require('fastify-linked-services/package.json') as { version: string }).version)
+    return 0
+  }
   const command = COMMANDS[name]
   if (command === undefined) {
     io.stderr(`error: unknown command "${name}"\n\n${USAGE}`)

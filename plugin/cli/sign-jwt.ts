@@ -4,7 +4,7 @@
  * name, signed with the key we hold for <app>). Paste it into curl to test your own routes.
  */
 import { linkAuthorizationHeader, signJwt } from '../client/sign-jwt.js'
-import { COMMON_OPTIONS, CliError, findApp, ownAppName, parseCommandArgs, readAppsFile, userIdArgument, type Command } from './io.js'
+import { COMMON_OPTIONS, CliError, findApp, ownAppName, warnIfSelf, parseCommandArgs, readAppsFile, userIdArgument, type Command } from './io.js'
 
 export const SIGN_JWT_HELP = `Usage: linked-services sign-jwt <app> [user-id] [options]
 
@@ -36,6 +36,7 @@ export const runSignJwt: Command = async (argv, env, io) => {
   const file = readAppsFile((values.apps as string | undefined) ?? env.LINKED_SERVICES_APPS)
   const app = findApp(file, positionals[0])
   const appName = ownAppName(values['app-name'] as string | undefined, file, env)
+  warnIfSelf(app, appName, io)
   let expiresIn: number | undefined
   if (values['expires-in'] !== undefined) {
     expiresIn = Number(values['expires-in'])

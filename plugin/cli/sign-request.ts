@@ -11,7 +11,7 @@
  */
 import { signRequest, type QueryParams } from '../signature/sign.js'
 import {
-  COMMON_OPTIONS, CliError, findApp, ownAppName, parseCommandArgs, parseJsonArgument, readAppsFile, userIdArgument, type Command
+  COMMON_OPTIONS, CliError, findApp, ownAppName, warnIfSelf, parseCommandArgs, parseJsonArgument, readAppsFile, userIdArgument, type Command
 } from './io.js'
 
 export const SIGN_REQUEST_HELP = `Usage: linked-services sign-request <app> [user-id] [method] [params] [body] [headers] [options]
@@ -89,6 +89,7 @@ export const runSignRequest: Command = async (argv, env, io) => {
   const file = readAppsFile((values.apps as string | undefined) ?? env.LINKED_SERVICES_APPS)
   const app = findApp(file, slug)
   const appName = ownAppName(values['app-name'] as string | undefined, file, env)
+  warnIfSelf(app, appName, io)
   if (userIdArgument(user) !== null) throw new CliError('a signed request carries no user: leave user-id empty ("") or use sign-jwt')
 
   const method = String(values.method ?? positionalMethod ?? 'get').toUpperCase()

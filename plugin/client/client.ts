@@ -15,6 +15,8 @@ import { ClientAppNotFoundError, ClientRequestFailedError, ClientUnexpectedStatu
 import { signOutgoing, type SignatureScheme } from './outgoing-signature.js'
 import { buildUrl, encodeBody, normaliseHeaders, type BodyOptions, type Query } from './request-parts.js'
 import { linkAuthorizationHeader, signJwt } from './sign-jwt.js'
+import { clientOptions, clientRequestOptions as requestOptionsSet } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 
 /**
  * An undici Dispatcher (Agent, Pool, MockAgent, ...), typed by the two methods the client uses so
@@ -33,6 +35,8 @@ export interface LinkedClientOptions {
   /** Milliseconds to wait for the connection, the response headers, and between body chunks. Default 10000. */
   timeout?: number
   /** Sockets kept per origin. Default 10. */
+  maxConnections?: number
+  /** @deprecated the old name of `maxConnections` (until 1.0). */
   connections?: number
   /** Milliseconds an idle keep-alive socket stays open. Default 4000. */
   keepAliveTimeout?: number
@@ -104,11 +108,8 @@ export interface LinkedClient {
 const RESERVED_HEADERS = ['authorization', 'signature', 'signature-input', 'content-digest', 'content-length', 'host', 'transfer-encoding']
 const METHOD = /^[A-Z]+$/
 
-function positive (value: unknown, name: string, fallback: number, min = 1): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) throw new SigningError(`${name} must be an integer >= ${min}`)
-  return value
-}
+type ValidClientOptions = Required<Pick<LinkedClientOptions, 'appName' | 'store' | 'timeout' | 'maxConnections' | 'keepAliveTimeout' | 'maxResponseBytes' | 'cacheTtl'>> &
+  Pick<LinkedClientOptions, 'dispatcher' | 'jwt'> & { signature: { scheme: SignatureScheme } }
 
 function makeResponse (status: number, headers: Record<string, string | string[] | undefined>, body: Buffer, url: string): LinkedResponse {
   return {
@@ -135,6 +136,23 @@ function failureReason (error: unknown, timeout: number): string {
   }
 }
 
+/**
+ * What a peer said about its refusal: a Fastify error body (`code`, `message`) or the original's
+ * (`slug`, `detail`). Only short strings are kept.
+ */
+function peerError (body: Buffer): { code?: string, message?: string } {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body.subarray(0, 4096).toString('utf8'))
+  } catch {
+    return {}
+  }
+  if (parsed === null || typeof parsed !== 'object') return {}
+  const fields = parsed as Record<string, unknown>
+  const text = (value: unknown): string | undefined => typeof value === 'string' && value.length > 0 ? value.slice(0, 200) : undefined
+  return { code: text(fields.code) ?? text(fields.slug), message: text(fields.message) ?? text(fields.detail) }
+}
+
 async function readBody (body: Dispatcher.ResponseData['body'], max: number): Promise<Buffer> {
   const chunks: Buffer[] = []
   let size = 0
@@ -150,22 +168,16 @@ async function readBody (body: Dispatcher.ResponseData['body'], max: number): Pr
 }
 
 export function createLinkedClient (options: LinkedClientOptions): LinkedClient {
-  if (options === null || typeof options !== 'object') throw new SigningError('options are required')
-  const { appName, store } = options
-  if (typeof appName !== 'string' || appName.length === 0) throw new SigningError('appName is required')
-  if (store === null || typeof store !== 'object' || typeof store.getApp !== 'function') throw new SigningError('store must implement getApp(slug)')
-  const timeout = positive(options.timeout, 'timeout', 10_000)
-  const maxResponseBytes = positive(options.maxResponseBytes, 'maxResponseBytes', 16 * 1024 * 1024)
-  const cacheTtl = positive(options.cacheTtl, 'cacheTtl', 5000, 0)
-  const jwtOptions = { ...options.jwt }
-  const scheme: SignatureScheme = options.signature?.scheme ?? 'rfc9421'
-  if (scheme !== 'rfc9421' && scheme !== 'legacy') throw new SigningError('signature.scheme must be rfc9421 or legacy')
+  const valid = validateOptions<ValidClientOptions>(clientOptions, options)
+  const { appName, store, timeout, maxResponseBytes, cacheTtl } = valid
+  const jwtOptions = { ...valid.jwt }
+  const scheme = valid.signature.scheme
 
   const undici = loadUndici()
-  const ownsDispatcher = options.dispatcher === undefined
-  const dispatcher = (options.dispatcher as Dispatcher | undefined) ?? new undici.Agent({
-    connections: positive(options.connections, 'connections', 10),
-    keepAliveTimeout: positive(options.keepAliveTimeout, 'keepAliveTimeout', 4000),
+  const ownsDispatcher = valid.dispatcher === undefined
+  const dispatcher = (valid.dispatcher as Dispatcher | undefined) ?? new undici.Agent({
+    connections: valid.maxConnections,
+    keepAliveTimeout: valid.keepAliveTimeout,
     connect: { timeout },
     headersTimeout: timeout,
     bodyTimeout: timeout
@@ -228,7 +240,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
       headers = signOutgoing({ scheme, appName, app, method: upper, url, headers, body: body.bytes })
     }
 
-    const callTimeout = requestOptions.timeout === undefined ? timeout : positive(requestOptions.timeout, 'timeout', timeout)
+    const callTimeout = requestOptions.timeout === undefined ? timeout : validateOptions<{ timeout: number }>(requestOptionsSet, { timeout: requestOptions.timeout }).timeout
     // undici's own timeouts run on a coarse (about 1 s) timer: a native timer bounds the whole call.
     const deadline = new AbortController()
     const timer = setTimeout(() => deadline.abort(), callTimeout)
@@ -260,8 +272,10 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
     }
     const result = makeResponse(response.statusCode, response.headers, bytes, url)
     if (!result.ok && requestOptions.throwOnError !== false) {
-      throw Object.assign(new ClientUnexpectedStatusError(`${upper} ${url} answered ${response.statusCode}`),
-        { app: slug, method: upper, url, status: response.statusCode, response: result })
+      const peer = peerError(bytes)
+      const said = peer.code === undefined && peer.message === undefined ? '' : `: ${[peer.code, peer.message].filter(Boolean).join(' ')}`
+      throw Object.assign(new ClientUnexpectedStatusError(`${upper} ${url} answered ${response.statusCode}${said}`),
+        { app: slug, method: upper, url, status: response.statusCode, response: result, peerCode: peer.code, peerMessage: peer.message })
     }
     return result
   }

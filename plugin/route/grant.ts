@@ -27,10 +27,10 @@ export function validateScopes (scopes: unknown): readonly string[] {
   return Object.freeze([...new Set(scopes as string[])])
 }
 
+/** Throws forbidden-scope naming every scope the route needs that is not granted (`.scopes`, RFC 6750's `scope`). */
 function assertGranted (scopes: readonly string[], granted: (scope: string) => boolean): void {
-  for (const scope of scopes) {
-    if (!granted(scope)) throw new ForbiddenScopeError()
-  }
+  const missing = scopes.filter((scope) => !granted(scope))
+  if (missing.length > 0) throw Object.assign(new ForbiddenScopeError(missing.join(' ')), { scopes: missing })
 }
 
 /**

@@ -7,10 +7,12 @@
 import type { FastifyReply, FastifyRequest, preHandlerAsyncHookHandler } from 'fastify'
 import type { Mode, ScopeOptions } from '../../types/index.js'
 import { readAuthorization } from '../caller/authorization-header.js'
-import { InvalidScopeError, isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from '../errors.js'
+import { ForbiddenScopeError, isLinkedServicesError, type LinkedServicesError, NoAuthorizationHeaderError, UnknownAuthSchemaError, WrongAppTokenError } from '../errors.js'
 import { authenticateJwt } from '../jwt/authenticate.js'
 import type { AuthContext, Authenticated } from '../caller/calling-app.js'
 import { authorize, validateScopes } from './grant.js'
+import { scopeOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 import { authenticateLegacy } from '../signature/legacy-verify.js'
 import { authenticateRfc9421 } from '../signature/rfc9421-verify.js'
 
@@ -19,17 +21,6 @@ export const kScopeHook = Symbol('fastify-linked-services.scope-hook')
 
 const LINK_PREFIX = 'Link '
 const SIGNATURE_PREFIX = 'Signature '
-
-function validateOptions (options: unknown): Mode | undefined {
-  if (options === undefined) return undefined
-  if (options === null || typeof options !== 'object' || Array.isArray(options)) throw new InvalidScopeError('options must be an object')
-  for (const key of Object.keys(options)) {
-    if (key !== 'mode') throw new InvalidScopeError(`unknown option ${key}`)
-  }
-  const { mode } = options as ScopeOptions
-  if (mode !== undefined && mode !== 'jwt' && mode !== 'signature') throw new InvalidScopeError('mode must be "jwt" or "signature"')
-  return mode
-}
 
 function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
   const { config } = ctx
@@ -44,12 +35,20 @@ function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | u
   if (authorization.startsWith(SIGNATURE_PREFIX) && mode !== 'jwt' && config.signature.legacy) {
     return authenticateLegacy(request, authorization.slice(SIGNATURE_PREFIX.length), ctx, mode)
   }
-  throw new UnknownAuthSchemaError()
+  throw new UnknownAuthSchemaError(unknownSchemaHint(authorization, mode, config.signature.legacy))
+}
+
+/** Which setting would allow the call, when one would. */
+function unknownSchemaHint (authorization: string, mode: Mode | undefined, legacy: boolean): string {
+  if (authorization.startsWith(LINK_PREFIX)) return ': this route takes signed requests only (scope mode \'signature\')'
+  if (!authorization.startsWith(SIGNATURE_PREFIX)) return ''
+  if (mode === 'jwt') return ': this route takes JWTs only (scope mode \'jwt\')'
+  return legacy ? '' : ': the original\'s Authorization: Signature scheme is off (plugin option signature.legacy)'
 }
 
 export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
   const scopes = validateScopes(scopesArgument)
-  const mode = validateOptions(options)
+  const { mode } = validateOptions<ScopeOptions>(scopeOptions, options)
   const jwtChallenge = `Link realm="${ctx.config.appName}"`
   const challenge = mode === 'signature' ? 'Signature' : jwtChallenge
 
@@ -67,6 +66,11 @@ export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, opt
       const failure = isLinkedServicesError(error) ? error : unexpected(request, error)
       if (failure.statusCode === 401) {
         reply.header('www-authenticate', token401Scheme(request) === 'signature' ? 'Signature' : challenge)
+      } else if (failure instanceof ForbiddenScopeError) {
+        // RFC 6750 3.1: name the scopes the call lacks.
+        const scheme = token401Scheme(request) === 'signature' ? 'Signature' : jwtChallenge
+        const missing = (failure as unknown as { scopes: string[] }).scopes.join(' ')
+        reply.header('www-authenticate', `${scheme}${scheme === 'Signature' ? ' ' : ', '}error="insufficient_scope", scope="${missing}"`)
       }
       throw failure
     }

@@ -65,7 +65,10 @@ export interface SignRequestOptions {
 export interface SignedRequest {
   /** The URL to call (with `params` appended). */
   url: string
-  /** The caller's headers plus `Signature-Input`, `Signature`, `Content-Digest`, `Content-Type` (or `Authorization`). */
+  /**
+   * The caller's headers plus `Signature-Input`, `Signature`, `Content-Digest`, `Content-Type` (or
+   * `Authorization`), and (RFC 9421) `Host`: the authority that was signed. Send them all.
+   */
   headers: Record<string, string>
   /** The body bytes to send, exactly these (the digest covers them). */
   body?: Buffer
@@ -202,6 +205,10 @@ export function signRequestWithKey (options: SignWithKeyOptions, key: SigningKey
     throw new SigningError((error as Error).message)
   }
   const signature = signBase(key.algorithm, key.key, signatureBase(lines, signatureParams))
+  // The receiver checks `@authority` against its Host header, and clients disagree on the Host of
+  // a URL with its default port (`http://h:80/`: undici sends `h`, inject `h:80`): send the Host
+  // that was signed.
+  if (headerValue(headers, 'host') === undefined) headers.Host = target.authority
   const label = options.label ?? 'sig'
   setHeader(headers, 'Signature-Input', `${label}=${signatureParams}`)
   setHeader(headers, 'Signature', `${label}=:${signature.toString('base64')}:`)

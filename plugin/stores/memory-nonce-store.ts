@@ -8,7 +8,7 @@
  *   the memory).
  * - Partitioned: the plugin passes the calling app's slug as `partition`, and each partition
  *   keeps its own nonces, oldest first, and its own floor.
- * - Bounded: at `max` live nonces in all, the partition holding the MOST nonces gives up its
+ * - Bounded: at `maxNonces` live nonces in all, the partition holding the MOST nonces gives up its
  *   oldest one, and that nonce's expiry becomes the FLOOR of that partition only: from then on a
  *   nonce of that partition whose window ends at or before the floor (plus a 1 s margin) is
  *   answered "seen before". The verifiers pass `ttlMs` = the time left until the signed request
@@ -16,9 +16,12 @@
  *   floor and is refused (401 `replayed-request`). Under overload the heaviest caller's accepted
  *   window shrinks; an app holding no more than `max / (apps sending)` nonces is never evicted,
  *   so one app's burst cannot make another app's fresh requests look replayed. A replay never
- *   gets through, and memory never grows past `max` entries.
+ *   gets through, and memory never grows past `maxNonces` entries.
  */
 import type { NonceStore } from '../../types/index.js'
+import { InvalidArgumentError } from '../errors.js'
+import { memoryNonceStoreOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 
 /**
  * The floor sits this far above the evicted window end: the verifier turns a request's window end
@@ -29,6 +32,8 @@ const FLOOR_MARGIN_MS = 1000
 
 export interface MemoryNonceStoreOptions {
   /** Most nonces held at once, all partitions together. Default 100000. */
+  maxNonces?: number
+  /** @deprecated the old name of `maxNonces` (until 1.0). */
   max?: number
 }
 
@@ -59,14 +64,18 @@ class Partition {
 }
 
 export class MemoryNonceStore implements NonceStore {
-  readonly max: number
+  /** Most nonces held at once, all partitions together. */
+  readonly maxNonces: number
   readonly #partitions = new Map<string, Partition>()
   #size = 0
 
   constructor (options: MemoryNonceStoreOptions = {}) {
-    const max = options.max ?? 100_000
-    if (!Number.isInteger(max) || max < 1) throw new TypeError('MemoryNonceStore: max must be a positive integer')
-    this.max = max
+    this.maxNonces = validateOptions<{ maxNonces: number }>(memoryNonceStoreOptions, options).maxNonces
+  }
+
+  /** @deprecated the old name of `maxNonces` (until 1.0). */
+  get max (): number {
+    return this.maxNonces
   }
 
   /** Nonces held, all partitions together. */
@@ -93,7 +102,7 @@ export class MemoryNonceStore implements NonceStore {
   /** The same as `remember`, without the promise (the plugin's fast path). */
   rememberSync (nonce: string, ttlMs: number, partition = ''): boolean {
     if (typeof nonce !== 'string' || typeof ttlMs !== 'number' || Number.isNaN(ttlMs) || typeof partition !== 'string') {
-      throw new TypeError('MemoryNonceStore: remember(nonce: string, ttlMs: number, partition?: string)')
+      throw new InvalidArgumentError('MemoryNonceStore: remember(nonce: string, ttlMs: number, partition?: string)')
     }
     const now = Date.now()
     const expiresAt = now + Math.max(ttlMs, 1)
@@ -110,7 +119,7 @@ export class MemoryNonceStore implements NonceStore {
       own = new Partition()
       this.#partitions.set(partition, own)
     }
-    if (this.#size >= this.max) {
+    if (this.#size >= this.maxNonces) {
       // Full: the heaviest partition (this one, when it is the heaviest) gives up its oldest.
       const heaviest = this.#heaviest(own, now)
       const before = heaviest.entries.size

@@ -7,6 +7,10 @@ import type {
   AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
 } from '../../types/index.js'
 import { LEGACY_KEY_LIFETIME_MS } from '../app-defaults.js'
+import { InvalidArgumentError, RecordExistsError, RecordNotFoundError } from '../errors.js'
+import { memoryStoreOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
+import { checkAgreementRecord, checkAppRecord, checkUserRecord } from './check-record.js'
 
 export interface MemoryStoreData {
   apps?: AppRecord[]
@@ -15,6 +19,8 @@ export interface MemoryStoreData {
 }
 
 type Listener = (change: StoreChange) => void
+
+const OWNER = 'MemoryStore'
 
 function copy<T> (value: T): T {
   return structuredClone(value)
@@ -43,10 +49,22 @@ export class MemoryStore implements LinkedServicesStore {
   readonly #users = new Map<string, UserRecord>()
   readonly #listeners = new Set<Listener>()
 
+  /** Every record is checked first: a bad one throws FST_LINKED_SERVICES_INVALID_RECORD naming it and the field. */
   constructor (data: MemoryStoreData = {}) {
-    for (const app of data.apps ?? []) this.#apps.set(app.slug, frozenCopy(app))
-    for (const agreement of data.agreements ?? []) this.#agreements.set(agreementKey(agreement.app, agreement.userId), copy(agreement))
-    for (const user of data.users ?? []) this.#users.set(String(user.id), copy(user))
+    const { apps, agreements, users } = validateOptions<Required<MemoryStoreData>>(memoryStoreOptions, data)
+    for (const app of apps) {
+      checkAppRecord(OWNER, app)
+      if (this.#apps.has(app.slug)) throw new RecordExistsError(`MemoryStore: app ${JSON.stringify(app.slug)} is listed twice`)
+      this.#apps.set(app.slug, frozenCopy(app))
+    }
+    for (const agreement of agreements) {
+      checkAgreementRecord(OWNER, agreement)
+      this.#agreements.set(agreementKey(agreement.app, agreement.userId), copy(agreement))
+    }
+    for (const user of users) {
+      checkUserRecord(OWNER, user)
+      this.#users.set(String(user.id), copy(user))
+    }
   }
 
   /** The app's record, frozen (change it through `updateApp`). */
@@ -96,7 +114,8 @@ export class MemoryStore implements LinkedServicesStore {
   // Administration: add, change and remove records at run time.
 
   addApp (app: AppRecord): void {
-    if (this.#apps.has(app.slug)) throw new Error(`app ${app.slug} already exists`)
+    checkAppRecord(OWNER, app)
+    if (this.#apps.has(app.slug)) throw new RecordExistsError(`app ${app.slug}`)
     this.#apps.set(app.slug, frozenCopy(app))
     this.#emit({ type: 'app', app: app.slug })
   }
@@ -104,8 +123,11 @@ export class MemoryStore implements LinkedServicesStore {
   /** Changes an app's fields (keys, scopes, settings); the slug cannot change. */
   updateApp (slug: string, changes: Partial<Omit<AppRecord, 'slug'>>): AppRecord {
     const app = this.#apps.get(slug)
-    if (app === undefined) throw new Error(`app ${slug} not found`)
-    const updated = frozenCopy({ ...app, ...changes, slug })
+    if (app === undefined) throw new RecordNotFoundError(`app ${slug}`)
+    if (changes === null || typeof changes !== 'object') throw new InvalidArgumentError('updateApp(slug, changes): changes must be an object')
+    const updated = { ...app, ...copy(changes), slug }
+    checkAppRecord(OWNER, updated)
+    deepFreeze(updated)
     this.#apps.set(slug, updated)
     this.#emit({ type: 'app', app: slug })
     return copy(updated)
@@ -118,7 +140,7 @@ export class MemoryStore implements LinkedServicesStore {
   rotateKey (slug: string, next: { privateKey?: string | null, publicKey?: string | null, kid?: string },
     previousKeyExpiresAt: Date | number = Date.now() + LEGACY_KEY_LIFETIME_MS): AppRecord {
     const app = this.#apps.get(slug)
-    if (app === undefined) throw new Error(`app ${slug} not found`)
+    if (app === undefined) throw new RecordNotFoundError(`app ${slug}`)
     const previous: PreviousKey = {
       algorithm: app.algorithm,
       privateKey: app.privateKey ?? null,
@@ -141,6 +163,7 @@ export class MemoryStore implements LinkedServicesStore {
   }
 
   setAgreement (agreement: AgreementRecord): void {
+    checkAgreementRecord(OWNER, agreement)
     this.#agreements.set(agreementKey(agreement.app, agreement.userId), copy(agreement))
     this.#emit({ type: 'agreement', app: agreement.app })
   }
@@ -152,6 +175,7 @@ export class MemoryStore implements LinkedServicesStore {
   }
 
   addUser (user: UserRecord): void {
+    checkUserRecord(OWNER, user)
     this.#users.set(String(user.id), copy(user))
     for (const slug of Object.keys(user.credentials ?? {})) this.#emit({ type: 'user', app: slug })
   }
@@ -159,7 +183,7 @@ export class MemoryStore implements LinkedServicesStore {
   /** Links a local user to its id in a linked app (the original's FirstPartyCredentials). */
   linkUser (userId: string | number, appSlug: string, externalId: string | number): void {
     const user = this.#users.get(String(userId))
-    if (user === undefined) throw new Error(`user ${userId} not found`)
+    if (user === undefined) throw new RecordNotFoundError(`user ${userId}`)
     user.credentials = { ...user.credentials, [appSlug]: externalId }
     this.#emit({ type: 'user', app: appSlug })
   }

@@ -19,9 +19,11 @@ import type { ClientConfig, Pool, PoolClient, PoolConfig } from 'pg'
 import type {
   AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
 } from '../../types/index.js'
-import { resolveAppKeys } from '../keys/app-keys.js'
 import { loadPg } from '../lazy-modules.js'
-import { checkIdentifier } from './postgres/identifiers.js'
+import { InvalidArgumentError, InvalidOptionError, InvalidRecordError, RecordExistsError, RecordNotFoundError, StoreClosedError, StoreNotMigratedError } from '../errors.js'
+import { checkAgreementRecord, checkAppRecord, checkUserRecord } from './check-record.js'
+import { postgresStoreOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 import { ChangeListener } from './postgres/listener.js'
 import { runMigrations, type MigrationResult } from './postgres/migrate.js'
 import { buildSql, type ScopeTable, type Sql } from './postgres/sql.js'
@@ -42,16 +44,27 @@ export interface PostgresStoreOptions {
   /** The LISTEN/NOTIFY channel: a lower-case SQL identifier. Default `<schema>_changes`. */
   notifyChannel?: string
   /** Pool size when the store makes the pool. Default 10. */
-  poolSize?: number
+  maxConnections?: number
   /** How long opening a connection may take, in ms (a down database fails fast). Default 2000. */
-  connectionTimeoutMillis?: number
+  connectionTimeout?: number
   /** Connection settings of the LISTEN connection. Default: those of the pool. */
   listenConnection?: ClientConfig
-  /** First delay before the LISTEN connection is reopened, doubling up to 5 s. Default 100 ms. */
-  listenReconnectMs?: number
+  /** First delay before the LISTEN connection is reopened, in ms, doubling up to 5 s. Default 100. */
+  listenReconnectDelay?: number
   /** How often the LISTEN connection is checked with a query, in ms; 0: never. Default 5000. */
+  listenPingInterval?: number
+  /** @deprecated the old name of `maxConnections` (until 1.0). */
+  poolSize?: number
+  /** @deprecated the old name of `connectionTimeout` (until 1.0). */
+  connectionTimeoutMillis?: number
+  /** @deprecated the old name of `listenReconnectDelay` (until 1.0). */
+  listenReconnectMs?: number
+  /** @deprecated the old name of `listenPingInterval` (until 1.0). */
   listenPingMs?: number
 }
+
+type ValidPostgresStoreOptions = Pick<PostgresStoreOptions, 'connectionString' | 'pool' | 'notifyChannel' | 'listenConnection'> &
+  Required<Pick<PostgresStoreOptions, 'schema' | 'maxConnections' | 'connectionTimeout' | 'listenReconnectDelay' | 'listenPingInterval'>>
 
 export type { AppChanges } from './postgres/rows.js'
 
@@ -68,9 +81,9 @@ export interface ScopeRecord {
 }
 
 type Listener = (change: StoreChange) => void
+const OWNER = 'PostgresStore'
 type Queryable = Pick<PoolClient, 'query'>
 
-const DEFAULT_SCHEMA = 'linked_services'
 /** Apps remembered for the flush after a lost LISTEN connection (more than any cache holds). */
 const MAX_SERVED = 10_000
 export class PostgresStore implements LinkedServicesStore {
@@ -81,30 +94,29 @@ export class PostgresStore implements LinkedServicesStore {
   readonly #sql: Sql
   readonly #listeners = new Set<Listener>()
   readonly #listenConfig: ClientConfig
-  readonly #options: PostgresStoreOptions
+  readonly #options: ValidPostgresStoreOptions
   #listener: ChangeListener | null = null
   #listening: Promise<void> | null = null
   /** Apps this store has answered about, most recent last (for the flush after a reconnection). */
   readonly #served = new Set<string>()
   #closed = false
 
-  constructor (options: PostgresStoreOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('PostgresStore options must be an object')
-    this.#options = options
-    this.schema = checkIdentifier(options.schema ?? DEFAULT_SCHEMA, 'schema')
-    this.notifyChannel = checkIdentifier(options.notifyChannel ?? `${this.schema.slice(0, 55)}_changes`, 'notifyChannel')
+  constructor (given: PostgresStoreOptions = {}) {
+    const options = this.#options = validateOptions<ValidPostgresStoreOptions>(postgresStoreOptions, given)
+    this.schema = options.schema
+    this.notifyChannel = options.notifyChannel ?? `${this.schema.slice(0, 55)}_changes`
     if (options.pool !== undefined) {
       this.pool = options.pool
       this.#ownsPool = false
       this.#listenConfig = options.listenConnection ?? { ...(options.pool.options as ClientConfig) }
     } else {
-      if (typeof options.connectionString !== 'string' || options.connectionString.length === 0) {
-        throw new TypeError('PostgresStore needs a connectionString or a pool')
+      if (options.connectionString === undefined) {
+        throw Object.assign(new InvalidOptionError('PostgresStore: needs a connectionString or a pool'), { option: 'connectionString' })
       }
       const config: PoolConfig = {
         connectionString: options.connectionString,
-        max: options.poolSize ?? 10,
-        connectionTimeoutMillis: options.connectionTimeoutMillis ?? 2000,
+        max: options.maxConnections,
+        connectionTimeoutMillis: options.connectionTimeout,
         idleTimeoutMillis: 30_000,
         keepAlive: true
       }
@@ -125,6 +137,22 @@ export class PostgresStore implements LinkedServicesStore {
   /** Creates or upgrades the tables (idempotent; safe to run from several instances at once). */
   async migrate (): Promise<MigrationResult> {
     return await runMigrations(this.pool, this.schema)
+  }
+
+  /**
+   * Called by the plugin when Fastify is ready: rejects with FST_LINKED_SERVICES_STORE_NOT_MIGRATED
+   * when the schema holds no tables (run `linked-services migrate`). An unreachable database
+   * resolves: requests then fail closed (503) and their log lines say why.
+   */
+  async ready (): Promise<void> {
+    let migrated: boolean
+    try {
+      const { rows } = await this.pool.query<{ apps: string | null }>('SELECT to_regclass($1) AS apps', [`"${this.schema}".apps`])
+      migrated = rows[0]?.apps !== null
+    } catch {
+      return
+    }
+    if (!migrated) throw new StoreNotMigratedError(this.schema)
   }
 
   // The store contract (read side).
@@ -159,7 +187,7 @@ export class PostgresStore implements LinkedServicesStore {
    * When that id is already linked to a local user, that user is returned.
    */
   async linkRemoteUser (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord> {
-    if (!usableKey(appSlug)) throw new TypeError('appSlug must be a slug')
+    if (!usableKey(appSlug)) throw new InvalidArgumentError('linkRemoteUser(appSlug, profile): appSlug must be a slug')
     const externalId = userIdIn(profile?.id)
     const username = String(profile.username)
     const email = String(profile.email)
@@ -176,7 +204,7 @@ export class PostgresStore implements LinkedServicesStore {
             [username, email, String(profile.first_name ?? ''), String(profile.last_name ?? '')])
           userId = created.rows[0]?.id
         }
-        if (userId === undefined) throw new Error('could not allocate a user id')
+        if (userId === undefined) throw new RecordExistsError('every generated user id is taken')
         await client.query(this.#sql.upsertCredential, [userId, appSlug, externalId])
         await this.#notify(client, { type: 'user', app: appSlug })
       }
@@ -189,8 +217,8 @@ export class PostgresStore implements LinkedServicesStore {
    * subscription; resolves once the first attempt to open it is over (it keeps retrying).
    */
   async subscribe (listener: Listener): Promise<() => void> {
-    if (typeof listener !== 'function') throw new TypeError('subscribe(listener): listener must be a function')
-    if (this.#closed) throw new Error('PostgresStore is closed')
+    if (typeof listener !== 'function') throw new InvalidArgumentError('subscribe(listener): listener must be a function')
+    if (this.#closed) throw new StoreClosedError('PostgresStore')
     this.#listeners.add(listener)
     if (this.#listener === null) {
       this.#listener = new ChangeListener({
@@ -198,9 +226,9 @@ export class PostgresStore implements LinkedServicesStore {
         channel: this.notifyChannel,
         onChange: (change) => this.#emit(change),
         onConnect: () => { for (const app of [...this.#served]) this.#emit({ type: 'app', app }) },
-        reconnectMs: this.#options.listenReconnectMs ?? 100,
+        reconnectMs: this.#options.listenReconnectDelay,
         maxReconnectMs: 5000,
-        pingMs: this.#options.listenPingMs ?? 5000
+        pingMs: this.#options.listenPingInterval
       })
       this.#listening = this.#listener.start()
     }
@@ -228,7 +256,7 @@ export class PostgresStore implements LinkedServicesStore {
 
   /** Adds an app; throws when the slug is taken, or when its keys cannot be used. */
   async createApp (app: AppRecord): Promise<AppRecord> {
-    if (app === null || typeof app !== 'object' || !usableKey(app.slug)) throw new TypeError('an app needs a slug')
+    checkAppRecord(OWNER, app)
     return await this.#transaction(async (client) => {
       const values = [app.slug, ...APP_COLUMNS.map((entry) => columnValue(entry, app[entry.field]))]
       let id: string
@@ -236,7 +264,7 @@ export class PostgresStore implements LinkedServicesStore {
         // insertApp lists the columns in APP_COLUMNS order after the slug.
         ({ rows: [{ id }] } = await client.query<{ id: string }>(this.#sql.insertApp, values))
       } catch (error) {
-        if (isUniqueViolation(error)) throw new Error(`app ${app.slug} already exists`)
+        if (isUniqueViolation(error)) throw new RecordExistsError(`app ${app.slug}`)
         throw error
       }
       await this.#setScopes(client, id, 'app_required_scopes', scopeSlugs(app.requiredScopes, 'requiredScopes'))
@@ -257,7 +285,7 @@ export class PostgresStore implements LinkedServicesStore {
     try {
       return await this.createApp(app)
     } catch (error) {
-      if (!(error instanceof Error) || error.message !== `app ${slug} already exists`) throw error
+      if (!(error instanceof RecordExistsError)) throw error
       return await this.updateApp(slug, changes)
     }
   }
@@ -268,7 +296,7 @@ export class PostgresStore implements LinkedServicesStore {
    * lists; `previousKeys` replaces the previous keys; `legacyKey` adds one.
    */
   async updateApp (slug: string, changes: AppChanges): Promise<AppRecord> {
-    if (changes === null || typeof changes !== 'object') throw new TypeError('changes must be an object')
+    if (changes === null || typeof changes !== 'object') throw new InvalidArgumentError('updateApp(slug, changes): changes must be an object')
     return await this.#transaction(async (client) => {
       const id = await this.#lockApp(client, slug)
       const columns: string[] = []
@@ -299,7 +327,7 @@ export class PostgresStore implements LinkedServicesStore {
    * `Date.now()` to stop trusting it at once). Expired previous keys are deleted.
    */
   async rotateKey (slug: string, next: NextKey, previousKeyExpiresAt: Date | number = Date.now() + LEGACY_KEY_LIFETIME_MS): Promise<AppRecord> {
-    if (next === null || typeof next !== 'object') throw new TypeError('rotateKey(slug, { privateKey?, publicKey?, kid? })')
+    if (next === null || typeof next !== 'object') throw new InvalidArgumentError('rotateKey(slug, { privateKey?, publicKey?, kid? })')
     const expiresAt = toDate(previousKeyExpiresAt, 'previousKeyExpiresAt')
     return await this.#transaction(async (client) => {
       const current = await this.#lockApp(client, slug)
@@ -330,15 +358,15 @@ export class PostgresStore implements LinkedServicesStore {
 
   /** Records (or replaces) a user's agreement; a user row is created when the id is unknown. */
   async setAgreement (agreement: AgreementRecord): Promise<void> {
-    if (agreement === null || typeof agreement !== 'object') throw new TypeError('an agreement must be an object')
+    checkAgreementRecord(OWNER, agreement)
     const userId = userIdIn(agreement.userId)
     const scopes = scopeSlugs(agreement.optionalScopes, 'optionalScopes')
     const version = agreement.agreementVersion ?? 1
-    if (!Number.isInteger(version)) throw new TypeError('agreementVersion must be an integer')
     await this.#transaction(async (client) => {
       const app = await client.query<{ id: string }>(this.#sql.appId, [agreement.app])
-      if (app.rows.length === 0) throw new Error(`app ${agreement.app} not found`)
-      await client.query(this.#sql.ensureUser, [userId])
+      if (app.rows.length === 0) throw new RecordNotFoundError(`app ${agreement.app} (an agreement needs an existing app)`)
+      const user = await client.query(this.#sql.userExists, [userId])
+      if (user.rows.length === 0) throw new RecordNotFoundError(`user ${userId} (an agreement needs an existing user: addUser first)`)
       const { rows: [{ id }] } = await client.query<{ id: string }>(this.#sql.upsertAgreement, [app.rows[0].id, userId, version])
       await client.query(this.#sql.clearAgreementScopes, [id])
       if (scopes.length > 0) {
@@ -362,7 +390,7 @@ export class PostgresStore implements LinkedServicesStore {
    * fields go to `extra` (jsonb). `credentials`, when given, replaces the user's links.
    */
   async addUser (user: UserRecord): Promise<void> {
-    if (user === null || typeof user !== 'object') throw new TypeError('a user must be an object')
+    checkUserRecord(OWNER, user)
     const id = userIdIn(user.id)
     const extra: Record<string, unknown> = {}
     for (const [field, value] of Object.entries(user)) if (!USER_FIELDS.has(field)) extra[field] = value
@@ -389,7 +417,7 @@ export class PostgresStore implements LinkedServicesStore {
     const id = userIdIn(userId)
     await this.#transaction(async (client) => {
       const exists = await client.query(this.#sql.userExists, [id])
-      if (exists.rows.length === 0) throw new Error(`user ${id} not found`)
+      if (exists.rows.length === 0) throw new RecordNotFoundError(`user ${id}`)
       await this.#link(client, id, appSlug, externalId)
       await this.#notify(client, { type: 'user', app: appSlug })
     })
@@ -432,7 +460,7 @@ export class PostgresStore implements LinkedServicesStore {
 
   async #lockApp (client: Queryable, slug: string): Promise<{ id: string, algorithm: string, private_key: string | null, public_key: string | null, kid: string | null }> {
     const { rows } = usableKey(slug) ? await client.query(this.#sql.lockApp, [slug]) : { rows: [] }
-    if (rows.length === 0) throw new Error(`app ${String(slug)} not found`)
+    if (rows.length === 0) throw new RecordNotFoundError(`app ${String(slug)}`)
     return rows[0]
   }
 
@@ -444,7 +472,7 @@ export class PostgresStore implements LinkedServicesStore {
 
   async #insertPreviousKeys (client: Queryable, appId: string, keys: PreviousKey[]): Promise<void> {
     for (const key of keys) {
-      if (key === null || typeof key !== 'object') throw new TypeError('a previous key must be an object')
+      if (key === null || typeof key !== 'object') throw new InvalidRecordError('a previous key must be an object')
       await client.query(this.#sql.insertPreviousKey, [appId, key.kid ?? null, key.algorithm ?? null,
         key.privateKey ?? null, key.publicKey ?? null, toDate(key.expiresAt, 'previousKeys[].expiresAt')])
     }
@@ -454,19 +482,19 @@ export class PostgresStore implements LinkedServicesStore {
   async #finishAppChange (client: Queryable, slug: string): Promise<AppRecord> {
     const { rows } = await client.query<AppRow>(this.#sql.getApp, [slug, new Date(Date.now())])
     const app = appFromRow(rows[0])
-    resolveAppKeys(app)
+    checkAppRecord(OWNER, app)
     await this.#notify(client, { type: 'app', app: slug })
     return app
   }
 
   async #link (client: Queryable, userId: string, appSlug: string, externalId: unknown): Promise<void> {
-    if (!usableKey(appSlug)) throw new TypeError('credentials are keyed by app slug')
+    if (!usableKey(appSlug)) throw new InvalidRecordError(`credentials are keyed by app slug, got ${JSON.stringify(appSlug)}`)
     const external = userIdIn(externalId)
     try {
       await client.query(this.#sql.upsertCredential, [userId, appSlug, external])
     } catch (error) {
       if (isUniqueViolation(error, 'credentials_app_external')) {
-        throw new Error(`${appSlug} user ${external} is already linked to another local user`)
+        throw new RecordExistsError(`${appSlug} user ${external} is already linked to another local user`)
       }
       throw error
     }

@@ -12,6 +12,9 @@
 import type { Redis, RedisOptions } from 'ioredis'
 import { loadIoredis } from '../lazy-modules.js'
 import type { NonceStore } from '../../types/index.js'
+import { InvalidArgumentError, NonceStoreUnavailableError, StoreClosedError } from '../errors.js'
+import { redisNonceStoreOptions } from '../options/schemas.js'
+import { validateOptions } from '../options/validate.js'
 
 export interface RedisNonceStoreOptions {
   /** An ioredis client of your own (not closed by close()). Give it `enableOfflineQueue: false` to fail fast. */
@@ -24,8 +27,6 @@ export interface RedisNonceStoreOptions {
   prefix?: string
 }
 
-export const DEFAULT_NONCE_PREFIX = 'linked-services:nonce:'
-
 /** Fail fast while Redis is away, reconnect forever with a capped backoff. */
 export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   enableOfflineQueue: false,
@@ -33,7 +34,8 @@ export const FAIL_FAST_REDIS_OPTIONS: Readonly<RedisOptions> = Object.freeze({
   connectTimeout: 2000,
   commandTimeout: 2000,
   retryStrategy: (times: number) => Math.min(50 * 2 ** Math.min(times, 10), 2000),
-  // A Redis replica or a cluster failover answers READONLY: reconnect to find the primary.
+  // A Redis replica or a cluster failover answers READONLY (the error reply's code word, as the
+  // protocol sends it; ioredis gives no other field): reconnect to find the primary.
   reconnectOnError: (error: Error) => error.message.startsWith('READONLY') ? 2 : false
 })
 
@@ -44,18 +46,13 @@ export class RedisNonceStore implements NonceStore {
   #closed = false
 
   constructor (options: RedisNonceStoreOptions = {}) {
-    if (options === null || typeof options !== 'object') throw new TypeError('RedisNonceStore options must be an object')
-    const prefix = options.prefix ?? DEFAULT_NONCE_PREFIX
-    if (typeof prefix !== 'string' || prefix.length > 200) throw new TypeError('prefix must be a string of at most 200 characters')
-    this.prefix = prefix
-    if (options.client !== undefined) {
-      if (options.client === null || typeof options.client.set !== 'function') throw new TypeError('client must be an ioredis client')
-      this.client = options.client
+    const valid = validateOptions<Required<Omit<RedisNonceStoreOptions, 'client' | 'redisOptions'>> & RedisNonceStoreOptions>(redisNonceStoreOptions, options)
+    this.prefix = valid.prefix
+    if (valid.client !== undefined) {
+      this.client = valid.client
       this.#ownsClient = false
     } else {
-      const url = options.url ?? 'redis://127.0.0.1:6379'
-      if (typeof url !== 'string') throw new TypeError('url must be a string')
-      this.client = new (loadIoredis().Redis)(url, { ...FAIL_FAST_REDIS_OPTIONS, ...options.redisOptions })
+      this.client = new (loadIoredis().Redis)(valid.url, { ...FAIL_FAST_REDIS_OPTIONS, ...valid.redisOptions })
       this.#ownsClient = true
     }
     // Connection errors are answered per call (fail closed); an unhandled 'error' event would crash.
@@ -65,9 +62,9 @@ export class RedisNonceStore implements NonceStore {
   /** `true` when the nonce was new (and is now remembered for `ttlMs`), `false` when seen before. */
   async remember (nonce: string, ttlMs: number): Promise<boolean> {
     if (typeof nonce !== 'string' || nonce.length === 0 || typeof ttlMs !== 'number' || !Number.isFinite(ttlMs)) {
-      throw new TypeError('RedisNonceStore: remember(nonce: string, ttlMs: number)')
+      throw new InvalidArgumentError('RedisNonceStore: remember(nonce: string, ttlMs: number)')
     }
-    if (this.#closed) throw new Error('RedisNonceStore is closed')
+    if (this.#closed) throw new StoreClosedError('RedisNonceStore')
     const answer = await this.client.set(this.prefix + nonce, '1', 'PX', Math.max(1, Math.ceil(ttlMs)), 'NX')
     return answer === 'OK'
   }
@@ -76,7 +73,7 @@ export class RedisNonceStore implements NonceStore {
   async ready (timeoutMs = 5000): Promise<void> {
     if (this.client.status === 'ready') return
     await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => { cleanup(); reject(new Error('Redis is not reachable')) }, timeoutMs)
+      const timer = setTimeout(() => { cleanup(); reject(new NonceStoreUnavailableError()) }, timeoutMs)
       const onReady = (): void => { cleanup(); resolve() }
       const cleanup = (): void => { clearTimeout(timer); this.client.off('ready', onReady) }
       this.client.on('ready', onReady)

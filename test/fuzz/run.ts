@@ -145,7 +145,8 @@ function fresh (kind: Kind, keys: Keys, port: number, random: Random): Original 
     body: parsedBody,
     scheme: legacy ? 'legacy' : 'rfc9421'
   })
-  const headers: Array<[string, string]> = [['Host', authority], ...Object.entries(signed.headers)]
+  // RFC 9421: signRequest returns the Host it signed (this authority); keep it first, once.
+  const headers: Array<[string, string]> = [['Host', authority], ...Object.entries(signed.headers).filter(([name]) => name.toLowerCase() !== 'host')]
   const nonce = legacy
     ? /Nonce=([0-9a-f]+)/.exec(signed.headers.Authorization ?? '')?.[1]
     : /nonce="([^"]*)"/.exec(signed.headers['Signature-Input'] ?? '')?.[1]

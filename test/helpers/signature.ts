@@ -78,7 +78,8 @@ export function signedInject (caller: Caller, options: SignOptions): SignedInjec
   return {
     method: options.method as InjectOptions['method'],
     url: signed.url,
-    headers: { host: HOST, ...signed.headers },
+    // RFC 9421: signRequest returns the Host it signed (HOST, the authority given); the legacy scheme signs none.
+    headers: (({ Host, ...others }) => ({ host: HOST, ...others }))(signed.headers),
     ...(signed.body === undefined ? {} : { payload: signed.body })
   }
 }

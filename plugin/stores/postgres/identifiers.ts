@@ -5,11 +5,13 @@
  */
 
 /** Lower-case letters, digits and `_`, starting with a letter or `_`, at most 63 bytes (NAMEDATALEN - 1). */
+import { InvalidOptionError } from '../../errors.js'
+
 export const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
 
 export function checkIdentifier (value: unknown, name: string): string {
   if (typeof value !== 'string' || !IDENTIFIER.test(value)) {
-    throw new TypeError(`${name} must be a lower-case SQL identifier (a-z, 0-9, _; at most 63 characters), got ${JSON.stringify(value)}`)
+    throw new InvalidOptionError(`${name} must be a lower-case SQL identifier (a-z, 0-9, _; at most 63 characters), got ${JSON.stringify(value)}`)
   }
   return value
 }

@@ -4,6 +4,7 @@
  */
 import type { AppRecord, PreviousKey, UserRecord } from '../../../types/index.js'
 import { DEFAULT_USERS_PATH, LEGACY_KEY_LIFETIME_MS } from '../../app-defaults.js'
+import { InvalidRecordError } from '../../errors.js'
 
 export { LEGACY_KEY_LIFETIME_MS }
 
@@ -40,7 +41,7 @@ export function userIdOut (id: string): string | number {
 
 export function userIdIn (id: unknown): string {
   if ((typeof id !== 'string' && typeof id !== 'number') || String(id).length === 0) {
-    throw new TypeError('a user id must be a non-empty string or a number')
+    throw new InvalidRecordError('a user id must be a non-empty string or a number')
   }
   return String(id)
 }
@@ -48,7 +49,7 @@ export function userIdIn (id: unknown): string {
 export function scopeSlugs (value: unknown, field: string): string[] {
   if (value === undefined || value === null) return []
   if (!Array.isArray(value) || value.some((scope) => typeof scope !== 'string' || scope.length === 0 || scope.length > 100)) {
-    throw new TypeError(`${field} must be an array of scope slugs`)
+    throw new InvalidRecordError(`${field} must be an array of scope slugs`)
   }
   return [...new Set(value as string[])]
 }
@@ -57,20 +58,20 @@ export function columnValue (entry: typeof APP_COLUMNS[number], value: unknown):
   if (value === undefined || value === null) return entry.fallback ?? null
   switch (entry.kind) {
     case 'bool':
-      if (typeof value !== 'boolean') throw new TypeError(`${entry.field} must be true or false`)
+      if (typeof value !== 'boolean') throw new InvalidRecordError(`${entry.field} must be true or false`)
       return value
     case 'int':
-      if (!Number.isInteger(value)) throw new TypeError(`${entry.field} must be an integer`)
+      if (!Number.isInteger(value)) throw new InvalidRecordError(`${entry.field} must be an integer`)
       return value
     default:
-      if (typeof value !== 'string') throw new TypeError(`${entry.field} must be a string`)
+      if (typeof value !== 'string') throw new InvalidRecordError(`${entry.field} must be a string`)
       return value
   }
 }
 
 export function toDate (value: Date | number | string | undefined, field: string): Date {
   const date = value instanceof Date ? new Date(value.getTime()) : new Date(value as number | string)
-  if (value === undefined || Number.isNaN(date.getTime())) throw new TypeError(`${field} is not a valid time`)
+  if (value === undefined || Number.isNaN(date.getTime())) throw new InvalidRecordError(`${field} is not a valid time`)
   return date
 }
 
@@ -78,7 +79,7 @@ export function toDate (value: Date | number | string | undefined, field: string
 export function previousKeyRows (app: AppChanges): PreviousKey[] {
   const rows: PreviousKey[] = []
   if (app.previousKeys !== undefined && app.previousKeys !== null) {
-    if (!Array.isArray(app.previousKeys)) throw new TypeError('previousKeys must be an array')
+    if (!Array.isArray(app.previousKeys)) throw new InvalidRecordError('previousKeys must be an array')
     rows.push(...app.previousKeys)
   }
   const legacy = app.legacyKey

@@ -71,7 +71,6 @@ export function buildSql (schema: string) {
     upsertUser: `INSERT INTO ${s}.users (id, username, email, first_name, last_name, extra) VALUES ($1, $2, $3, $4, $5, $6)
       ON CONFLICT (id) DO UPDATE SET username = EXCLUDED.username, email = EXCLUDED.email,
         first_name = EXCLUDED.first_name, last_name = EXCLUDED.last_name, extra = EXCLUDED.extra`,
-    ensureUser: `INSERT INTO ${s}.users (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`,
     /** Keeps generated ids above an explicit numeric id: $1 the id. */
     bumpUserIds: `SELECT setval('${s}.user_ids', GREATEST(last_value, $1::bigint)) FROM ${s}.user_ids`,
     /** $1 username, $2 email, $3 first name, $4 last name. */
