@@ -49,7 +49,7 @@ const METHOD = `## Method
   (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each set up as its docs recommend, in
   its fastest documented configuration: \`bench/peers.ts\`). Throughput and latency are the second
   view.
-- **Alternation.** Scenarios run in rounds (full run: 5 rounds × 5 s after a 2 s warm-up; the order
+- **Alternation.** Scenarios run in rounds (full run: 3 rounds × 5 s after a 2 s warm-up; the order
   rotates from round to round), each on a fresh server, so machine drift hits all alike. Figures
   relative to \`bare\` are taken within a round; tables show medians over rounds.
 - **Fresh requests are made beforehand.** New tokens and signed requests (each with its own nonce)
@@ -78,7 +78,7 @@ always those of a whole default run. \`node --import tsx bench/targets.ts\` judg
 
 const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
 
-function headline (results: Report): string {
+export function headline (results: Report): string {
   const rows = ['| job | this plugin | adds (µs/req) | best peer | peer adds (µs/req) | ratio |', '|---|---|---:|---|---:|---:|']
   for (const job of Object.values(JOBS)) {
     const ours = measured(results, job.ours)
@@ -163,4 +163,17 @@ export function renderReport (results: Report, files: { json: string, svg: strin
     METHOD,
     ''
   ].join('\n')
+}
+
+const HEADLINE_START = '<!-- bench-headline:start (written by npm run bench) -->'
+const HEADLINE_END = '<!-- bench-headline:end -->'
+
+/** The README with its headline table replaced by this run's (between the two markers). */
+export function withHeadline (readme: string, results: Report): string {
+  const start = readme.indexOf(HEADLINE_START)
+  const end = readme.indexOf(HEADLINE_END)
+  if (start === -1 || end < start) throw new Error('README.md has no bench-headline markers')
+  const m = results.machine
+  const table = `${headline(results)}\n\n${String(m.cpu)}, ${String(m.cores)} cores, Node ${results.node}, ${results.date.slice(0, 10)}.`
+  return readme.slice(0, start + HEADLINE_START.length) + '\n' + table + '\n' + readme.slice(end)
 }

@@ -27,7 +27,7 @@ import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
 import { SCENARIOS, type GrowthConfig, type ScenarioName } from './scenarios.js'
 import type { ServerMessage } from './server.js'
 import { countInstructions, valgrindAvailable, type InstructionResults } from './instructions.js'
-import { renderReport, type GrowthRow, type Report } from './report.js'
+import { renderReport, withHeadline, type GrowthRow, type Report } from './report.js'
 import { addedChart } from './svg.js'
 import { formatVerdicts, judge, type ScenarioResult } from './targets.js'
 
@@ -37,7 +37,7 @@ const option = (name: string): string | undefined => args.find((arg) => arg.star
 const quick = flag('quick')
 const settings = {
   mode: quick ? 'quick' : 'full',
-  rounds: Number(option('rounds') ?? (quick ? 1 : 5)),
+  rounds: Number(option('rounds') ?? (quick ? 1 : 3)),
   seconds: Number(option('seconds') ?? (quick ? 2 : 5)),
   warmupSeconds: quick ? 0.5 : 2,
   connections: Number(option('connections') ?? 50),
@@ -390,6 +390,11 @@ async function main (): Promise<void> {
     addedChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${process.version}, ${settings.mode} run, ${results.date.slice(0, 10)}`))
   const reportFile = quick || partial ? join(outDir, `${outName}.md`) : join(ROOT, 'bench', 'README.md')
   writeFileSync(reportFile, renderReport(results, { json: `${outName}.json`, svg: `${outName}.svg` }))
+  // A whole default run also writes the README's headline table.
+  if (!quick && !partial) {
+    const readme = join(ROOT, 'README.md')
+    writeFileSync(readme, withHeadline(readFileSync(readme, 'utf8'), results))
+  }
 
   console.log(`\n${String(m.cpu)} (${String(m.cores)} cores, ${String(m.memoryGb)} GB), Node ${process.version}, ${settings.mode} run\n`)
   console.log(table(ordered))

@@ -41,3 +41,22 @@ test('targets pass and miss on the figures, and a missing peer is not measured',
   assert.equal(byTarget['jwt-cached'], false) // 1.6 us > 1.5 us
   assert.equal(byTarget['Ed25519-ed'], true)
 })
+
+test('a full run writes its headline into the README between the markers, and only there', async () => {
+  const { withHeadline } = await import('../bench/report.js')
+  const results = {
+    machine: { cpu: 'CPU', cores: 2 },
+    node: 'v20',
+    date: '2026-12-01T00:00:00.000Z',
+    settings: { mode: 'full', rounds: 1, seconds: 1, warmupSeconds: 1, connections: 1 },
+    scenarios: { 'jwt-cold': scenario([7]), 'fastify-jwt': scenario([20]), 'jwt-cached': scenario([1]) },
+    targets: []
+  }
+  const readme = 'before\n<!-- bench-headline:start (written by npm run bench) -->\nold table\n<!-- bench-headline:end -->\nafter\n'
+  const written = withHeadline(readme, results)
+  assert.match(written, /^before\n/)
+  assert.match(written, /after\n$/)
+  assert.doesNotMatch(written, /old table/)
+  assert.match(written, /\| a new HS256 JWT per request \| `jwt-cold` \| 7\.0 \| `fastify-jwt` \| 20\.0 \| 0\.35× \|/)
+  assert.throws(() => withHeadline('no markers', results), /markers/)
+})
