@@ -140,12 +140,12 @@ async function main (): Promise<MicroResults> {
   record('rfc9421-hmac', 'plugin signatureBase + verifyBase (HMAC)', timeSync(() => verifyBase('HMAC_SHA256', secretKey, signatureBase(lines, params), hmacSignature)))
   const signedCount = (BATCHES + 1) * (quick ? 1000 : 4000)
   const signedHmac = Array.from({ length: signedCount }, () =>
-    fakeRequest({ host: authority, ...signRequest({ appName: SIGNER_HMAC, app: TARGET_HMAC, method: 'GET', url: '/', authority }).headers }))
+    fakeRequest(signRequest({ appName: SIGNER_HMAC, app: TARGET_HMAC, method: 'GET', url: '/', authority }).headers))
   record('rfc9421-hmac', 'plugin RFC 9421 hook, HMAC (fresh nonce)', await timeAsync(async (i) => await sigHook.call(null as never, signedHmac[i], reply), signedCount / (BATCHES + 1)))
   // The same with the default nonce store (bound 100,000) full: each request evicts a nonce.
   const fullStoreHook = await scopeHook({ signature: { legacy: true } }, 100_000)
   const signedAgain = Array.from({ length: signedCount }, () =>
-    fakeRequest({ host: authority, ...signRequest({ appName: SIGNER_HMAC, app: TARGET_HMAC, method: 'GET', url: '/', authority }).headers }))
+    fakeRequest(signRequest({ appName: SIGNER_HMAC, app: TARGET_HMAC, method: 'GET', url: '/', authority }).headers))
   record('rfc9421-hmac', 'plugin RFC 9421 hook, HMAC, default nonce store full', await timeAsync(async (i) => await fullStoreHook.call(null as never, signedAgain[i], reply), signedCount / (BATCHES + 1)))
 
   // Ed25519: raw node:crypto, the plugin's per-request call, a key not prebuilt, tweetnacl.
@@ -175,7 +175,7 @@ async function main (): Promise<MicroResults> {
   const nacled = timeSync(() => nacl.sign.detached.verify(naclMessage, naclSignature, naclKey))
   record('ed25519', 'tweetnacl sign.detached.verify', nacled)
   const signedEd = Array.from({ length: quick ? 6 * 300 : 16 * 1000 }, () =>
-    fakeRequest({ host: authority, ...signRequest({ appName: SIGNER_ED25519, app: TARGET_ED25519, method: 'GET', url: '/', authority }).headers }))
+    fakeRequest(signRequest({ appName: SIGNER_ED25519, app: TARGET_ED25519, method: 'GET', url: '/', authority }).headers))
   record('ed25519', 'plugin RFC 9421 hook, Ed25519 (fresh nonce)', await timeAsync(async (i) => await sigHook.call(null as never, signedEd[i], reply), signedEd.length / (BATCHES + 1)))
 
   return {
