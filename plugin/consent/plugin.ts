@@ -53,6 +53,9 @@ async function consentPlugin (fastify: FastifyInstance, options: ConsentOptions)
   const store = config.store
   const language = (request: FastifyRequest): ReturnType<typeof catalogues.pick> => catalogues.pick(request.headers['accept-language'])
 
+  // Our own form parser, also when the host has one (e.g. @fastify/formbody): replacing it in this
+  // encapsulated context leaves the host's routes alone and bounds the body to what a form needs.
+  if (fastify.hasContentTypeParser('application/x-www-form-urlencoded')) fastify.removeContentTypeParser('application/x-www-form-urlencoded')
   fastify.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: FORM_BODY_LIMIT },
     (_request, body, done) => { done(null, new URLSearchParams(body as string)) })
 
