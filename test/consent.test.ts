@@ -150,6 +150,7 @@ test('security headers: a CSP with no script and frame-ancestors none, no-store,
     assert.equal(response.headers['cache-control'], 'no-store')
     assert.equal(response.headers['x-frame-options'], 'DENY')
     assert.equal(response.headers['x-content-type-options'], 'nosniff')
+    assert.equal(response.headers['referrer-policy'], 'no-referrer')
   }
   // The form posts here and is redirected to the app's registered address: form-action allows both.
   assert.match((await page(server)).headers['content-security-policy'] as string, /form-action 'self' http:\/\/127.0.0.1:9;/)
@@ -157,6 +158,7 @@ test('security headers: a CSP with no script and frame-ancestors none, no-store,
   assert.equal(css.statusCode, 200)
   assert.match(css.headers['content-type'] as string, /^text\/css/)
   assert.match(css.body, /:focus-visible/)
+  assert.equal(css.headers['cache-control'], 'public, max-age=3600', 'the stylesheet may be cached')
   assert.match((await page(server)).body, /<link rel="stylesheet" href="\/account\/consent.css">/)
 })
 
@@ -192,6 +194,15 @@ test('after Accept the plugin\'s caches see the new agreement at once, even with
   assert.equal((await accept(server, [])).statusCode, 303)
   assert.equal(await server.callAs('c-5', 'webhook'), 403, 'revoked: the cached agreement was forgotten')
   assert.equal(await server.callAs('c-5', 'read:user'), 200)
+})
+
+test('the redirect keeps the query of the registered redirectUrl and sets app and status', async (t) => {
+  const data = consentData('http://127.0.0.1:9/back')
+  data.apps![0] = classroomApp('https://classroom.example.com/done?tab=apps&status=old#top')
+  const server = await buildConsentServer({ data })
+  t.after(async () => await server.app.close())
+  assert.match((await page(server)).body, /href="https:\/\/classroom.example.com\/done\?tab=apps&amp;status=rejected&amp;app=nodeservice#top"/)
+  assert.equal((await accept(server, [])).headers.location, 'https://classroom.example.com/done?tab=apps&status=authorized&app=nodeservice#top')
 })
 
 test('scopes the app does not offer are refused with a coded 400 and nothing is stored', async (t) => {
