@@ -8,11 +8,9 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify'
 import type { MemoryStore, UserRecord } from '../plugin/index.js'
+import { escapeHtml as escape } from '../plugin/consent/html.js'
 
 const COOKIE = 'demo_user'
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }
-const escape = (text: string): string => text.replace(/[&<>"']/g, (char) => ESCAPES[char])
 
 function page (title: string, body: string): string {
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
