@@ -150,7 +150,7 @@ test('security headers: a CSP with no script and frame-ancestors none, no-store,
     assert.equal(response.headers['cache-control'], 'no-store')
     assert.equal(response.headers['x-frame-options'], 'DENY')
     assert.equal(response.headers['x-content-type-options'], 'nosniff')
-    assert.equal(response.headers['referrer-policy'], 'no-referrer')
+    assert.equal(response.headers['referrer-policy'], 'same-origin')
   }
   // The form posts here and is redirected to the app's registered address: form-action allows both.
   assert.match((await page(server)).headers['content-security-policy'] as string, /form-action 'self' http:\/\/127.0.0.1:9;/)
@@ -248,7 +248,10 @@ test('forged forms are refused: no token, another user\'s or app\'s token, a bad
     ['signed with another key', otherKey, {}],
     ['truncated', good.slice(0, -2), {}],
     ['sent from another site', good, { 'sec-fetch-site': 'cross-site' }],
-    ['sent from a sibling site', good, { 'sec-fetch-site': 'same-site' }]
+    ['sent from a sibling site', good, { 'sec-fetch-site': 'same-site' }],
+    ['with the Origin of another site', good, { origin: 'https://evil.example' }],
+    ['with the Origin of another port', good, { origin: 'http://localhost:81' }],
+    ['with an opaque Origin (a sandboxed or data: page)', good, { origin: 'null' }]
   ]
   for (const [label, token, headers] of cases) {
     const body = token === undefined ? 'scope=webhook' : `token=${encodeURIComponent(token)}&scope=webhook`
@@ -258,8 +261,9 @@ test('forged forms are refused: no token, another user\'s or app\'s token, a bad
   }
   assert.equal(await server.store.getAgreement('classroom', '1'), null)
   assert.equal(tokens.verify(tokens.issue('1', 'classroom'), '1', 'classroom'), true, 'the same secret verifies')
-  // A same-origin form, or a browser that sends no Sec-Fetch-Site, with a good token passes.
-  assert.equal((await accept(server, ['webhook'], { token: good, headers: { 'sec-fetch-site': 'same-origin' } })).statusCode, 303)
+  // A same-origin form (inject's Host is localhost:80), or a client that sends neither header, with a good token passes.
+  assert.equal((await accept(server, ['webhook'], { token: good, headers: { 'sec-fetch-site': 'same-origin', origin: 'http://localhost:80' } })).statusCode, 303)
+  assert.equal((await accept(server, ['write:user'], { token: good })).statusCode, 303)
 })
 
 test('a body that is not a small urlencoded form is a 4xx, never a 500', async (t) => {
@@ -349,6 +353,16 @@ test('a store that fails: 503, fail closed, nothing of what it said in the answe
   assert.equal(html.statusCode, 503)
   assert.match(html.body, /not available right now/)
   assert.doesNotMatch(html.body, /hunter2/)
+})
+
+test('a host whose getSessionUser throws: a 500 page that says nothing of the error', async (t) => {
+  const server = await buildConsentServer({ consent: { getSessionUser: () => { throw new Error('session db password=hunter2') } } })
+  t.after(async () => await server.app.close())
+  const response = await page(server, { accept: 'text/html' })
+  assert.equal(response.statusCode, 500)
+  assert.match(response.body, /not available right now/)
+  assert.doesNotMatch(response.body, /hunter2|Go back/)
+  assert.equal(response.headers['cache-control'], 'no-store')
 })
 
 test('options are checked at registration with coded errors naming the option', async () => {

@@ -38,6 +38,24 @@ function contentSecurityPolicy (formTarget?: URL): string {
   return `default-src 'none'; style-src 'self'; img-src 'self'; form-action ${formAction}; frame-ancestors 'none'; base-uri 'none'`
 }
 
+/**
+ * Why a POST is known to come from another site, or null. Browsers say so in Sec-Fetch-Site
+ * (`same-site` too: a sibling subdomain may be someone else's); older ones send an Origin, which
+ * must name this host (request.host follows X-Forwarded-Host when Fastify's trustProxy is set).
+ */
+function foreignSite (request: FastifyRequest): string | null {
+  const site = request.headers['sec-fetch-site']
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return 'was sent from another site'
+  const origin = request.headers.origin
+  if (origin === undefined) return null
+  try {
+    // Read this host with the Origin's scheme, so that a default port compares equal to none.
+    const from = new URL(origin)
+    if (from.host === new URL(`${from.protocol}//${request.host}`).host) return null
+  } catch {}
+  return 'was sent from another origin'
+}
+
 function sameAgreement (agreement: AgreementRecord | null, scopes: readonly string[], version: number): boolean {
   if (agreement === null || agreementVersion(agreement) !== version || !Array.isArray(agreement.optionalScopes)) return false
   const held = [...new Set(agreement.optionalScopes)].sort()
@@ -64,7 +82,8 @@ async function consentPlugin (fastify: FastifyInstance, options: ConsentOptions)
     reply.header('content-security-policy', contentSecurityPolicy())
     reply.header('x-frame-options', 'DENY')
     reply.header('x-content-type-options', 'nosniff')
-    reply.header('referrer-policy', 'no-referrer')
+    // Not no-referrer: under it a browser sends `Origin: null` with the form, which is refused.
+    reply.header('referrer-policy', 'same-origin')
   })
 
   // A browser gets a page in its language; an API client gets Fastify's JSON error (code, slug).
@@ -125,9 +144,9 @@ async function consentPlugin (fastify: FastifyInstance, options: ConsentOptions)
     const { userId, app } = found
     const form = request.body
     if (!(form instanceof URLSearchParams)) throw new ConsentFormMalformedError(String(FORM_BODY_LIMIT))
-    // Browsers say where a request comes from; a form from another site is refused before its token is read.
-    const site = request.headers['sec-fetch-site']
-    if (site !== undefined && site !== 'same-origin' && site !== 'none') throw new ConsentFormInvalidError('was sent from another site')
+    // A form from another site is refused before its token is read.
+    const foreign = foreignSite(request)
+    if (foreign !== null) throw new ConsentFormInvalidError(foreign)
     if (!tokens.verify(form.get('token'), String(userId), app.slug)) throw new ConsentFormInvalidError('has expired or was not issued to you for this app')
     const scopes = chosenScopes(app, form.getAll('scope'))
 
