@@ -80,6 +80,9 @@ const es: ConsentMessages = {
   scopes: {}
 }
 
+/** The names a catalogue may hold. */
+export const MESSAGE_NAMES: ReadonlySet<string> = new Set(Object.keys(en))
+
 const LANGUAGE_TAG = /^[a-z]{2,3}(?:-[a-z0-9]{2,8})*$/
 
 export interface Catalogues {

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto'
 import type { FastifyRequest } from 'fastify'
 import type { AgreementRecord, LinkedServicesStore } from '../../types/index.js'
 import { InvalidOptionError } from '../errors.js'
-import type { ConsentCatalogue } from './messages.js'
+import { MESSAGE_NAMES, type ConsentCatalogue } from './messages.js'
 
 export type SessionUserId = string | number | null | undefined
 
@@ -61,6 +61,17 @@ function invalid (detail: string): never {
   throw new InvalidOptionError(detail)
 }
 
+function checkCatalogue (tag: string, catalogue: ConsentCatalogue): void {
+  for (const [name, text] of Object.entries(catalogue)) {
+    if (!MESSAGE_NAMES.has(name)) invalid(`messages.${tag}.${name} is not a message (they are: ${[...MESSAGE_NAMES].join(', ')})`)
+    if (name === 'scopes') {
+      if (text === null || typeof text !== 'object' || Object.values(text).some((value) => typeof value !== 'string')) {
+        invalid(`messages.${tag}.scopes must map scope slugs to descriptions (strings)`)
+      }
+    } else if (typeof text !== 'string') invalid(`messages.${tag}.${name} must be a string`)
+  }
+}
+
 export function resolveConsentConfig (options: ConsentOptions, defaults: Defaults): ConsentConfig {
   if (options === null || typeof options !== 'object') invalid('the consent plugin needs options { getSessionUser, loginUrl }')
   if (typeof options.getSessionUser !== 'function') invalid('getSessionUser must be a function (request) => the signed-in user\'s local id or null')
@@ -86,6 +97,7 @@ export function resolveConsentConfig (options: ConsentOptions, defaults: Default
   for (const [tag, catalogue] of Object.entries(messages)) {
     if (!/^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$/i.test(tag)) invalid(`messages: "${tag}" is not a language tag (e.g. "fr" or "pt-BR")`)
     if (catalogue === null || typeof catalogue !== 'object') invalid(`messages.${tag} must be an object of messages`)
+    checkCatalogue(tag, catalogue)
   }
   const requireCurrentAgreement = options.requireCurrentAgreement ?? defaults.requireCurrentAgreement ?? false
   if (typeof requireCurrentAgreement !== 'boolean') invalid('requireCurrentAgreement must be a boolean')
