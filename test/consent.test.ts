@@ -363,6 +363,9 @@ test('a host whose getSessionUser throws: a 500 page that says nothing of the er
   assert.match(response.body, /not available right now/)
   assert.doesNotMatch(response.body, /hunter2|Go back/)
   assert.equal(response.headers['cache-control'], 'no-store')
+  const objects = await buildConsentServer({ consent: { getSessionUser: () => ({ id: 1 }) as never } })
+  t.after(async () => await objects.app.close())
+  assert.equal((await page(objects)).statusCode, 500, 'an object is not a user id')
 })
 
 test('options are checked at registration with coded errors naming the option', async () => {

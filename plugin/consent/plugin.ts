@@ -109,6 +109,8 @@ async function consentPlugin (fastify: FastifyInstance, options: ConsentOptions)
       await reply.redirect(loginRedirect(config.loginUrl, request.url), 302)
       return null
     }
+    // A host bug, not the user's: a 500 (logged), rather than every such user sharing one id.
+    if (typeof userId !== 'string' && typeof userId !== 'number') throw new TypeError('getSessionUser must return the user\'s local id (a string or a number) or null')
     const slug = request.params.app
     const app = consentApp(await callStore(() => store.getApp(slug), STORE_TIMEOUT_MS))
     if (app === null) {
