@@ -7,9 +7,12 @@
  * - `POST /v1/webhook` with `scope(['webhook'], { mode: 'jwt' })`: one event `{ id, type, data }`
  *   or an array of them, kept in an idempotent log: the same (app, id) twice is stored once and
  *   updated (the original's FirstPartyWebhookLog get-or-create); answers 204.
+ * - `GET|POST /account/authorize/:app`: the consent page, where a user (signed in through the demo
+ *   login, examples/demo-login.ts) grants an app its optional scopes.
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
-import linkedServices, { MemoryStore, type LinkedServicesOptions, type MemoryStoreData, type UserRecord } from '../plugin/index.js'
+import linkedServices, { linkedServicesConsent, MemoryStore, type LinkedServicesOptions, type MemoryStoreData, type UserRecord } from '../plugin/index.js'
+import { demoLogin, demoSessionUser } from './demo-login.js'
 
 export interface WebhookEvent {
   app: string
@@ -90,6 +93,16 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
   const userIds = (options.data.users ?? []).map((user) => String(user.id))
   const app = Fastify({ logger: options.logger ?? false })
   await app.register(linkedServices, { ...options.plugin, appName, store })
+  await demoLogin(app, options.data.users ?? [])
+  await app.register(linkedServicesConsent, {
+    prefix: '/account',
+    loginUrl: '/demo/login',
+    getSessionUser: demoSessionUser(options.data.users ?? []),
+    messages: {
+      en: { scopes: { 'read:user': 'See your name and email address', webhook: 'Tell this service when your account changes' } },
+      es: { scopes: { 'read:user': 'Ver tu nombre y tu correo', webhook: 'Avisar a este servicio cuando cambie tu cuenta' } }
+    }
+  })
 
   app.get('/v1/auth/app/user/:id?', { preHandler: app.scope(['read:user']) }, async (request, reply) => {
     const caller = request.app!

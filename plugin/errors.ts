@@ -93,3 +93,8 @@ export function isLinkedServicesError (error: unknown): error is LinkedServicesE
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined
   return typeof code === 'string' && code.startsWith(CODE_PREFIX)
 }
+
+// The consent page (fastify-linked-services' consent plugin).
+export const ScopeNotOfferedError = define('scope-not-offered', 400, 'Bad request: the app does not offer the scope %s; send only the optional scopes the page shows')
+export const ConsentFormInvalidError = define('consent-form-invalid', 403, 'Forbidden: the consent form %s; reload the page and send it again')
+export const ConsentFormMalformedError = define('consent-form-malformed', 400, 'Bad request: the consent form is not a urlencoded form of at most %s bytes')

@@ -55,6 +55,7 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
     appName: config.appName,
     store: config.store,
     nonceStore: config.signature.nonceStore,
+    requireCurrentAgreement: config.requireCurrentAgreement,
     /** Forget what is cached about an app (its keys, scopes, users, agreements, tokens). */
     invalidate (slug: string): void {
       storeCache.invalidate(slug)

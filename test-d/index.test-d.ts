@@ -1,7 +1,7 @@
 import Fastify, { type FastifyRequest } from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import linkedServices, {
-  linkedServices as named, MemoryStore, type LinkedApp, type LinkedServicesStore, type LinkedToken, type UserRecord
+  linkedServices as named, linkedServicesConsent, MemoryStore, type ConsentCatalogue, type LinkedApp, type LinkedServicesStore, type LinkedToken, type UserRecord
 } from '../dist/plugin/index.js'
 
 const app = Fastify()
@@ -42,3 +42,12 @@ const store: LinkedServicesStore = {
 }
 expectAssignable<LinkedServicesStore>(store)
 expectError<LinkedServicesStore>({ getApp: async () => null })
+
+// The consent page: a plugin with its own options, under any prefix.
+app.register(linkedServicesConsent, { prefix: '/account', loginUrl: '/login', getSessionUser: (request) => request.headers['x-user'] as string | undefined })
+app.register(linkedServicesConsent, { loginUrl: '/login', getSessionUser: async () => 42, secret: Buffer.alloc(32), messages: { fr: { accept: 'Accepter', scopes: { webhook: 'Webhooks' } } } })
+expectError(app.register(linkedServicesConsent, { getSessionUser: () => null }))
+expectError(app.register(linkedServicesConsent, { loginUrl: '/login', getSessionUser: () => ({ id: 1 }) }))
+const catalogue: ConsentCatalogue = { title: 'Autoriser {app}' }
+expectType<string | undefined>(catalogue.title)
+expectType<boolean>(app.linkedServices.requireCurrentAgreement)

@@ -170,4 +170,63 @@ test('npm start: listens on PORT, prints curl commands that work as announced', 
   const replay = await request(signed.url, { headers: signed.headers })
   assert.equal(replay.statusCode, 401)
   await replay.body.dump()
+
+  // The consent page it prints: log in as jane, switch webhook off, accept; the webhook command is then refused.
+  const consentUrl = /Consent page: open (\S+) in a browser/.exec(stdout)?.[1] as string
+  assert.match(consentUrl, /^http:\/\/127\.0\.0\.1:\d+\/account\/authorize\/4geeks$/)
+  const base = new URL(consentUrl).origin
+  const anonymous = await request(consentUrl)
+  assert.equal(anonymous.statusCode, 302)
+  await anonymous.body.dump()
+  const loginUrl = new URL(anonymous.headers.location as string, base)
+  assert.equal(loginUrl.pathname, '/demo/login')
+  const login = await request(`${base}/demo/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ user: '1', url: loginUrl.searchParams.get('url') as string }).toString()
+  })
+  assert.equal(login.statusCode, 303)
+  assert.equal(login.headers.location, '/account/authorize/4geeks')
+  await login.body.dump()
+  const cookie = String(login.headers['set-cookie']).split(';')[0]
+  const form = await request(consentUrl, { headers: { cookie } })
+  const html = await form.body.text()
+  assert.equal(form.statusCode, 200)
+  assert.match(html, /Authorize 4Geeks/)
+  const token = /name="token" value="([^"]+)"/.exec(html)?.[1] as string
+  const accepted = await request(consentUrl, { method: 'POST', headers: { cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${token}` })
+  assert.equal(accepted.statusCode, 303)
+  assert.equal(accepted.headers.location, `${base}/demo/back?for=4geeks&app=nodeservice&status=authorized`)
+  await accepted.body.dump()
+  const back = await request(accepted.headers.location as string)
+  assert.match(await back.body.text(), /status=authorized/)
+  const webhook = parseCurl(commands[3].curl)
+  const refused = await request(webhook.url, { method: 'POST', headers: webhook.headers, body: webhook.body })
+  assert.equal(refused.statusCode, 403, 'webhook switched off on the consent page')
+  await refused.body.dump()
+})
+
+test('the demo login: picks a known user, returns only to a path of this site', async (t) => {
+  const { app } = await buildExampleApp({ data })
+  t.after(async () => await app.close())
+  const page = await app.inject({ url: '/demo/login?url=%22%3E%3Cscript%3E' })
+  assert.equal(page.statusCode, 200)
+  assert.match(page.body, /value="&quot;&gt;&lt;script&gt;"/)
+  assert.match(page.body, /jane/)
+  const post = async (user: string, url: string) => await app.inject({
+    method: 'POST', url: '/demo/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: new URLSearchParams({ user, url }).toString()
+  })
+  const b64 = (text: string) => Buffer.from(text).toString('base64')
+  assert.equal((await post('1', b64('/account/authorize/4geeks'))).headers.location, '/account/authorize/4geeks')
+  for (const elsewhere of ['//evil.example', '/\\evil.example', 'https://evil.example/']) {
+    assert.equal((await post('1', b64(elsewhere))).headers.location, '/demo/login', elsewhere)
+  }
+  assert.equal((await post('99', b64('/'))).statusCode, 400)
+  const cookie = String((await post('2', b64('/'))).headers['set-cookie']).split(';')[0]
+  const consent = await app.inject({ url: '/account/authorize/4geeks', headers: { cookie } })
+  assert.equal(consent.statusCode, 200)
+  assert.match(consent.body, /See your name and email address/)
+  assert.equal((await app.inject({ url: '/account/authorize/4geeks', headers: { cookie: 'demo_user=99' } })).statusCode, 302, 'an unknown user is nobody')
+  const back = await app.inject({ url: '/demo/back?for=<b>&status=authorized' })
+  assert.match(back.body, /Back at &lt;b&gt;/)
 })

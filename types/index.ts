@@ -125,6 +125,11 @@ export interface LinkedServicesStore {
    * to `credentials[appSlug] = profile.id`. Needed only for remote user resolution.
    */
   linkRemoteUser? (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord>
+  /**
+   * Optional: record (or replace) the agreement of `agreement.userId` with `agreement.app`, and
+   * announce it to subscribers. Needed only by the consent page.
+   */
+  setAgreement? (agreement: AgreementRecord): Promise<void> | void
   /** Optional: subscribe to changes (cross-instance invalidation). Returns an unsubscribe function. */
   subscribe? (listener: (change: StoreChange) => void): (() => void) | Promise<() => void>
   /**
@@ -275,6 +280,8 @@ export interface LinkedServicesDecorator {
   readonly appName: string
   readonly store: LinkedServicesStore
   readonly nonceStore: NonceStore
+  /** The `requireCurrentAgreement` option in effect. */
+  readonly requireCurrentAgreement: boolean
   /** Forget what is cached about an app (keys, scopes, users, agreements, verified tokens). */
   invalidate (slug: string): void
   /** Forget everything cached. */

@@ -140,6 +140,38 @@ export function runStoreContract (name: string, makeStore: MakeStore, options: {
     })
   })
 
+  test(`${name}: setAgreement records, replaces and announces an agreement (what the consent page writes)`, { skip }, async () => {
+    await withStore(async ({ store }) => {
+      if (typeof store.setAgreement !== 'function') return
+      const changes: StoreChange[] = []
+      const unsubscribe = typeof store.subscribe === 'function' ? await store.subscribe((change) => changes.push(change)) : () => {}
+      try {
+        await store.setAgreement({ app: 'alpha', userId: 2, optionalScopes: ['webhook', 'write:user'], agreementVersion: 2 })
+        const created = await store.getAgreement('alpha', '2')
+        assert.deepEqual(created?.optionalScopes.slice().sort(), ['webhook', 'write:user'])
+        assert.equal(created?.agreementVersion, 2)
+        assert.equal(String(created?.userId), '2')
+        // Replacing: the new scope set wins (not merged), the version is the new one.
+        await store.setAgreement({ app: 'alpha', userId: 1, optionalScopes: [], agreementVersion: 3 })
+        const replaced = await store.getAgreement('alpha', '1')
+        assert.deepEqual(replaced?.optionalScopes, [])
+        assert.equal(replaced?.agreementVersion, 3)
+        // The same write twice leaves the same record.
+        await store.setAgreement({ app: 'alpha', userId: 1, optionalScopes: [], agreementVersion: 3 })
+        assert.deepEqual(await store.getAgreement('alpha', '1'), replaced)
+        if (typeof store.subscribe === 'function') {
+          const deadline = Date.now() + 2000
+          while (!changes.some((change) => change.type === 'agreement') && Date.now() < deadline) {
+            await new Promise((resolve) => setTimeout(resolve, 10))
+          }
+          assert.ok(changes.some((change) => change.type === 'agreement' && change.app === 'alpha'), 'agreement change announced')
+        }
+      } finally {
+        await unsubscribe()
+      }
+    })
+  })
+
   test(`${name}: a change of an app's key is announced to subscribers`, { skip }, async () => {
     await withStore(async ({ store, updateAppKey }) => {
       if (typeof store.subscribe !== 'function' || updateAppKey === undefined) return
