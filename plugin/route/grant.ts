@@ -29,7 +29,10 @@ export function validateScopes (scopes: unknown): readonly string[] {
 
 function assertGranted (scopes: readonly string[], granted: (scope: string) => boolean): void {
   for (const scope of scopes) {
-    if (!granted(scope)) throw new ForbiddenScopeError()
+    if (!granted(scope)) {
+      // Which ones, for the scope channel's event and logs (never sent to the caller).
+      throw Object.assign(new ForbiddenScopeError(), { missingScopes: scopes.filter((name) => !granted(name)) })
+    }
   }
 }
 
