@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import diagnosticsChannel from 'node:diagnostics_channel'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import linkedServices, { MemoryStore, SCOPE_CHANNEL, type ScopeEvent } from '../plugin/index.js'
 import { RefusalLog } from '../plugin/route/caller-log.js'
 import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
@@ -225,7 +225,7 @@ test('the caller is bound with a child logger when the logger has no setBindings
   }
   const store = new MemoryStore({ apps: [{ slug: 'caller', algorithm: 'HMAC_SHA256', privateKey: KEY, requireAnAgreement: false }] })
   for (const loggerInstance of [make({}), undefined]) {
-    const app = Fastify(loggerInstance === undefined ? { logger: false } : { loggerInstance: loggerInstance as never })
+    const app = (loggerInstance === undefined ? Fastify({ logger: false }) : Fastify({ loggerInstance: loggerInstance as never })) as unknown as FastifyInstance
     await app.register(linkedServices, { appName: APP_NAME, store })
     app.get('/', { preHandler: app.scope() }, async (request) => {
       request.log.info('in handler')
