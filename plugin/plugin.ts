@@ -12,6 +12,7 @@ import type { AuthContext } from './caller/calling-app.js'
 import { captureRawBody } from './route/raw-body.js'
 import { createScopeHook, kScopeHook } from './route/scope-hook.js'
 import { RefusalLog } from './route/caller-log.js'
+import { kStats, type LinkedServicesStats } from './cache/stats.js'
 import { StoreCache } from './cache/store-cache.js'
 import { requirePeer } from './lazy-modules.js'
 
@@ -47,7 +48,9 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   fastify.decorate('scope', function scope (scopes?: string[], scopeOptions?: { mode?: 'jwt' | 'signature' }) {
     return createScopeHook(ctx, refusals, scopes, scopeOptions)
   })
+  const stats: LinkedServicesStats = { service: config.appName, lookups: storeCache.lookups, nonceStore: config.signature.nonceStore }
   const decorator: LinkedServicesDecorator = Object.freeze({
+    [kStats]: stats,
     appName: config.appName,
     store: config.store,
     nonceStore: config.signature.nonceStore,
