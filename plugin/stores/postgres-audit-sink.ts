@@ -26,6 +26,8 @@ export interface PostgresAuditSinkOptions {
   maxQueue?: number
   /** Longest time an entry waits for its batch, in ms. Default 1000. */
   flushIntervalMs?: number
+  /** How long close() waits for the last batches, in ms; what is left then is dropped. Default 5000. */
+  closeTimeoutMs?: number
 }
 
 export interface AuditSinkStats {
@@ -38,7 +40,7 @@ export interface AuditSinkStats {
 }
 
 const COLUMNS = ['at', 'service', 'method', 'route', 'app', 'scheme', 'user_sub', 'outcome', 'status_code', 'missing_scopes', 'duration_ms']
-const KNOWN = ['connectionString', 'pool', 'schema', 'batchSize', 'maxQueue', 'flushIntervalMs']
+const KNOWN = ['connectionString', 'pool', 'schema', 'batchSize', 'maxQueue', 'flushIntervalMs', 'closeTimeoutMs']
 
 export class PostgresAuditSink implements AuditSink {
   readonly schema: string
@@ -47,6 +49,7 @@ export class PostgresAuditSink implements AuditSink {
   readonly #batchSize: number
   readonly #maxQueue: number
   readonly #table: string
+  readonly #closeTimeoutMs: number
   #queue: AuditEntry[] = []
   #inFlight: Promise<void> | null = null
   #timer: NodeJS.Timeout | null = null
@@ -60,6 +63,7 @@ export class PostgresAuditSink implements AuditSink {
     this.#batchSize = integerOption(raw.batchSize, 'batchSize', 100, 1, 10_000)
     this.#maxQueue = integerOption(raw.maxQueue, 'maxQueue', 10_000, 1, 10_000_000)
     const interval = integerOption(raw.flushIntervalMs, 'flushIntervalMs', 1000, 1, 3_600_000)
+    this.#closeTimeoutMs = integerOption(raw.closeTimeoutMs, 'closeTimeoutMs', 5000, 1, 600_000)
     if (raw.pool !== undefined) {
       this.pool = raw.pool as Pool
       this.#ownsPool = false
@@ -101,11 +105,16 @@ export class PostgresAuditSink implements AuditSink {
     return await queryAudit(this.pool, this.schema, filter)
   }
 
+  /** Writes what is queued, for at most closeTimeoutMs (the rest is dropped), and stops. */
   async close (): Promise<void> {
     if (this.#timer !== null) clearInterval(this.#timer)
     this.#timer = null
-    await this.flush()
     this.#closed = true
+    let deadline: NodeJS.Timeout | undefined
+    await Promise.race([this.flush(), new Promise((resolve) => { deadline = setTimeout(resolve, this.#closeTimeoutMs) })])
+    clearTimeout(deadline)
+    this.#stats.dropped += this.#queue.length
+    this.#queue = []
     if (this.#ownsPool) await this.pool.end().catch(() => {})
   }
 
