@@ -5,11 +5,11 @@
  * `@opentelemetry/api`; the audit plugin needs nothing (PostgresAuditSink lives in
  * `fastify-linked-services/postgres`).
  */
-export { default as linkedServicesMetrics } from './observe/metrics.js'
+export { linkedServicesMetrics } from './observe/metrics.js'
 export type { LinkedServicesMetricsOptions, MetricsRegistry } from './observe/metrics.js'
-export { default as linkedServicesTracing } from './observe/tracing.js'
+export { linkedServicesTracing } from './observe/tracing.js'
 export type { LinkedServicesTracingOptions } from './observe/tracing.js'
-export { default as linkedServicesAudit } from './observe/audit.js'
+export { linkedServicesAudit } from './observe/audit.js'
 export type { LinkedServicesAuditOptions } from './observe/audit.js'
 export type { AuditEntry, AuditSink } from './stores/audit-entry.js'
 export { SCOPE_CHANNEL } from './route/scope-events.js'

@@ -34,7 +34,7 @@ function auditEntry (event: ScopeEvent): AuditEntry {
   }
 }
 
-async function linkedServicesAudit (fastify: FastifyInstance, rawOptions: LinkedServicesAuditOptions): Promise<void> {
+async function registerLinkedServicesAudit (fastify: FastifyInstance, rawOptions: LinkedServicesAuditOptions): Promise<void> {
   const options = pluginOptions(rawOptions, PLUGIN, ['sink', 'closeSink'])
   objectWith(options.sink, 'sink', ['record'])
   const sink = options.sink as AuditSink
@@ -46,4 +46,4 @@ async function linkedServicesAudit (fastify: FastifyInstance, rawOptions: Linked
   })
 }
 
-export default fp(linkedServicesAudit, { name: 'fastify-linked-services-audit', fastify: '5.x', dependencies: ['fastify-linked-services'] })
+export const linkedServicesAudit = fp(registerLinkedServicesAudit, { name: 'fastify-linked-services-audit', fastify: '5.x', dependencies: ['fastify-linked-services'] })

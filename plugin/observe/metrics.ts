@@ -31,7 +31,7 @@ const PLUGIN = 'linkedServicesMetrics'
 /** Decision times are microseconds to a store round trip: buckets from 50 us to 1 s. */
 const DURATION_BUCKETS = [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1]
 
-async function linkedServicesMetrics (fastify: FastifyInstance, rawOptions: LinkedServicesMetricsOptions): Promise<void> {
+async function registerLinkedServicesMetrics (fastify: FastifyInstance, rawOptions: LinkedServicesMetricsOptions): Promise<void> {
   const options = pluginOptions(rawOptions, PLUGIN, ['registry', 'maxApps'])
   if (options.registry !== undefined) objectWith(options.registry, 'registry', ['registerMetric', 'getSingleMetric', 'removeSingleMetric', 'metrics'])
   const maxApps = integerOption(options.maxApps, 'maxApps', 100, 1, 100_000)
@@ -122,4 +122,4 @@ async function linkedServicesMetrics (fastify: FastifyInstance, rawOptions: Link
   })
 }
 
-export default fp(linkedServicesMetrics, { name: 'fastify-linked-services-metrics', fastify: '5.x', dependencies: ['fastify-linked-services'] })
+export const linkedServicesMetrics = fp(registerLinkedServicesMetrics, { name: 'fastify-linked-services-metrics', fastify: '5.x', dependencies: ['fastify-linked-services'] })

@@ -20,7 +20,7 @@ export interface LinkedServicesTracingOptions {
 const PLUGIN = 'linkedServicesTracing'
 const TRACER = 'fastify-linked-services'
 
-async function linkedServicesTracing (fastify: FastifyInstance, rawOptions: LinkedServicesTracingOptions): Promise<void> {
+async function registerLinkedServicesTracing (fastify: FastifyInstance, rawOptions: LinkedServicesTracingOptions): Promise<void> {
   const options = pluginOptions(rawOptions, PLUGIN, ['tracerProvider'])
   if (options.tracerProvider !== undefined) objectWith(options.tracerProvider, 'tracerProvider', ['getTracer'])
   const stats = linkedServicesStats(fastify, PLUGIN)
@@ -68,4 +68,4 @@ async function linkedServicesTracing (fastify: FastifyInstance, rawOptions: Link
   })
 }
 
-export default fp(linkedServicesTracing, { name: 'fastify-linked-services-tracing', fastify: '5.x', dependencies: ['fastify-linked-services'] })
+export const linkedServicesTracing = fp(registerLinkedServicesTracing, { name: 'fastify-linked-services-tracing', fastify: '5.x', dependencies: ['fastify-linked-services'] })
