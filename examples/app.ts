@@ -7,9 +7,13 @@
  * - `POST /v1/webhook` with `scope(['webhook'], { mode: 'jwt' })`: one event `{ id, type, data }`
  *   or an array of them, kept in an idempotent log: the same (app, id) twice is stored once and
  *   updated (the original's FirstPartyWebhookLog get-or-create); answers 204.
+ * - `GET /metrics`: Prometheus metrics (linkedServicesMetrics, on a registry of its own). Every
+ *   log line after authentication names the caller (`linkedApp`, `linkedUser`).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { Registry } from 'prom-client'
 import linkedServices, { MemoryStore, type LinkedServicesOptions, type MemoryStoreData, type UserRecord } from '../plugin/index.js'
+import { linkedServicesMetrics } from '../plugin/observability.js'
 
 export interface WebhookEvent {
   app: string
@@ -69,6 +73,7 @@ export interface ExampleAppOptions {
 
 export interface ExampleApp {
   app: FastifyInstance
+  metrics: Registry
   store: MemoryStore
   events: WebhookEventLog
   appName: string
@@ -89,6 +94,10 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
   const userIds = (options.data.users ?? []).map((user) => String(user.id))
   const app = Fastify({ logger: options.logger ?? false })
   await app.register(linkedServices, { ...options.plugin, appName, store })
+  const metrics = new Registry()
+  await app.register(linkedServicesMetrics, { registry: metrics })
+  // In production, keep /metrics off the public interface (another port, or a network policy).
+  app.get('/metrics', async (_request, reply) => await reply.type(metrics.contentType).send(await metrics.metrics()))
 
   app.get('/v1/auth/app/user/:id?', { preHandler: app.scope(['read:user']) }, async (request, reply) => {
     const caller = request.app!
@@ -120,6 +129,8 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
     const candidates = me !== null ? [me] : await Promise.all(userIds.map(async (userId) => await store.getUser(userId)))
     const users: UserRecord[] = []
     for (const user of candidates) if (await visible(user)) users.push(user as UserRecord)
+    // This line carries linkedApp and linkedUser: the scope hook bound the logger to the caller.
+    request.log.info({ users: users.length }, 'listed users')
     return users.map(publicUser)
   })
 
@@ -134,5 +145,5 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
     return await reply.code(204).send()
   })
 
-  return { app, store, events, appName }
+  return { app, metrics, store, events, appName }
 }
