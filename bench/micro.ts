@@ -79,7 +79,7 @@ async function timeAsync (fn: (i: number) => Promise<unknown>, opsPerBatch: numb
 }
 
 const reply = { header () { return this } } as unknown as FastifyReply
-const log = { error () {} }
+const log = { error () {}, warn () {}, info () {} }
 
 /**
  * Header strings as Node's HTTP parser hands them over: flat. Strings built by concatenation
