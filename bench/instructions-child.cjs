@@ -28,7 +28,7 @@ const flat = (text) => Buffer.from(text, 'latin1').toString('latin1')
 function fakeRequest (given) {
   const rawHeaders = Object.entries(given).flat().map(flat)
   const headers = Object.fromEntries(Object.entries(given).map(([name, value]) => [flat(name.toLowerCase()), flat(value)]))
-  return { headers, raw: { url: '/', method: 'GET', rawHeaders }, method: 'GET', url: '/', protocol: 'http', log, app: null, token: null }
+  return { headers, raw: { url: '/', method: 'GET', rawHeaders }, method: 'GET', url: '/', protocol: 'http', log, server: { log }, routeOptions: { url: '/' }, app: null, token: null }
 }
 
 async function main () {
@@ -39,6 +39,12 @@ async function main () {
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
   for (const { name, requests } of paths) {
     const built = requests.map(fakeRequest)
+    // `-observed`: the same path with a subscriber on the scope channel (from here on).
+    if (name.endsWith('-observed')) {
+      const noop = () => {}
+      require('node:diagnostics_channel').tracingChannel(linkedServices.SCOPE_CHANNEL)
+        .subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop })
+    }
     const call = async (i) => {
       const request = built[i % built.length]
       request.app = null

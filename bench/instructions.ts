@@ -57,7 +57,9 @@ function requests (total: number): Array<{ name: string, requests: Array<Record<
     {
       name: 'legacy',
       requests: many((i) => ({ host: AUTHORITY, ...signRequest({ appName: SIGNER_LEGACY, app: TARGET_HMAC, method: 'GET', url: '/', authority: AUTHORITY, scheme: 'legacy', now: start + i }).headers }))
-    }
+    },
+    // Last: its subscriber stays for the rest of the process.
+    { name: 'jwt-cached-observed', requests: [{ authorization: `Link App=${CALLER},Token=${jwt(null)}` }] }
   ]
 }
 

@@ -46,6 +46,7 @@ export function makePool (scenario: ScenarioName, port: number, count: number): 
     case 'bearer-auth':
       return { entries: [{ authorization: `Bearer ${BEARER_TOKEN}` }], fresh: false }
     case 'jwt-cached':
+    case 'jwt-cached-observed':
     case 'jwt-cached-postgres':
       return { entries: [{ authorization: `Link App=${CALLER},Token=${linkToken(CALLER, false)}` }], fresh: false }
     case 'fastify-jwt':

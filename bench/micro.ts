@@ -5,6 +5,7 @@
  * `fastify.scope()` returns, on a minimal request object (no HTTP), from the BUILT package.
  */
 import { createHmac, createPublicKey, createSecretKey, sign as cryptoSign, verify as cryptoVerify, type KeyObject } from 'node:crypto'
+import diagnosticsChannel from 'node:diagnostics_channel'
 import Fastify, { type FastifyReply, type FastifyRequest, type preHandlerAsyncHookHandler } from 'fastify'
 import { createVerifier } from 'fast-jwt'
 import nacl from 'tweetnacl'
@@ -78,7 +79,7 @@ async function timeAsync (fn: (i: number) => Promise<unknown>, opsPerBatch: numb
 }
 
 const reply = { header () { return this } } as unknown as FastifyReply
-const log = { error () {} }
+const log = { error () {}, warn () {}, info () {} }
 
 /**
  * Header strings as Node's HTTP parser hands them over: flat. Strings built by concatenation
@@ -90,7 +91,8 @@ const flat = (text: string): string => Buffer.from(text, 'latin1').toString('lat
 function fakeRequest (given: Record<string, string>): FastifyRequest {
   const rawHeaders = Object.entries(given).flat().map(flat)
   const headers = Object.fromEntries(Object.entries(given).map(([name, value]) => [flat(name.toLowerCase()), flat(value)]))
-  return { headers, raw: { url: '/', method: 'GET', rawHeaders }, method: 'GET', url: '/', protocol: 'http', log, app: null, token: null } as unknown as FastifyRequest
+  // `server.log` is `log`: as with `logger: false`, the request has no logger of its own to bind.
+  return { headers, raw: { url: '/', method: 'GET', rawHeaders }, method: 'GET', url: '/', protocol: 'http', log, server: { log }, routeOptions: { url: '/' }, app: null, token: null } as unknown as FastifyRequest
 }
 
 async function scopeHook (options: Record<string, unknown>, prefillNonces = 0): Promise<preHandlerAsyncHookHandler> {
@@ -120,6 +122,13 @@ async function main (): Promise<MicroResults> {
   const uncachedHook = await scopeHook({ jwt: { maxCachedTokens: 0 } })
   const batch = quick ? 2000 : 10000
   record('jwt', 'plugin JWT hook, token cached', await timeAsync(async () => await cachedHook.call(null as never, linkRequest, reply), batch))
+  // The same with a subscriber on the scope channel (an event built and published per call).
+  const { SCOPE_CHANNEL } = loadPackage()
+  const observed = diagnosticsChannel.tracingChannel(SCOPE_CHANNEL)
+  const subscriber = { start () {}, end () {}, asyncStart () {}, asyncEnd () {}, error () {} }
+  observed.subscribe(subscriber)
+  record('jwt', 'plugin JWT hook, token cached, scope channel observed', await timeAsync(async () => await cachedHook.call(null as never, linkRequest, reply), batch))
+  observed.unsubscribe(subscriber)
   record('jwt', 'plugin JWT hook, no cache (maxCachedTokens 0)', await timeAsync(async () => await uncachedHook.call(null as never, linkRequest, reply), batch))
   const fastJwt = createVerifier({ key: secret, allowedAud: APP_NAME })
   const fastJwtCached = createVerifier({ key: secret, allowedAud: APP_NAME, cache: true })

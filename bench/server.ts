@@ -4,6 +4,7 @@
  * and reports its port over IPC; answers `{ type: 'stats' }` with its own CPU accounting
  * (process.cpuUsage()) and memory, so that the load generator's CPU never counts.
  */
+import diagnosticsChannel from 'node:diagnostics_channel'
 import Fastify, { type FastifyInstance } from 'fastify'
 import { loadPackage, loadPostgresEntry } from './package.js'
 import { httpMessageSignaturesRoute, joseRoute } from './peers.js'
@@ -70,6 +71,15 @@ async function build (config: ServerConfig): Promise<FastifyInstance> {
     case 'jwt-cold-ed25519':
       await protectedByPlugin(app, { store: new MemoryStore({ apps: benchApps() }) }, [ROUTE_SCOPE])
       break
+    case 'jwt-cached-observed': {
+      // A subscriber as cheap as one can be: what is left is the cost of publishing.
+      const { SCOPE_CHANNEL } = loadPackage()
+      let decisions = 0
+      diagnosticsChannel.tracingChannel(SCOPE_CHANNEL).subscribe({ start () {}, end () {}, asyncStart () {}, asyncEnd () { decisions++ }, error () {} })
+      app.addHook('onClose', async () => { process.stdout.write(`jwt-cached-observed: ${decisions} decisions seen\n`) })
+      await protectedByPlugin(app, { store: new MemoryStore({ apps: benchApps() }) }, [ROUTE_SCOPE])
+      break
+    }
     case 'signature-hmac':
     case 'signature-ed25519':
     case 'signature-legacy':

@@ -9,9 +9,13 @@
  *   updated (the original's FirstPartyWebhookLog get-or-create); answers 204.
  * - `GET|POST /account/authorize/:app`: the consent page, where a user (signed in through the demo
  *   login, examples/demo-login.ts) grants an app its optional scopes.
+ * - `GET /metrics`: Prometheus metrics (linkedServicesMetrics, on a registry of its own). Every
+ *   log line after authentication names the caller (`linkedApp`, `linkedUser`).
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
+import { Registry } from 'prom-client'
 import linkedServices, { linkedServicesConsent, MemoryStore, type LinkedServicesOptions, type MemoryStoreData, type UserRecord } from '../plugin/index.js'
+import { linkedServicesMetrics } from '../plugin/observability.js'
 import { demoLogin, demoSessionUser } from './demo-login.js'
 
 export interface WebhookEvent {
@@ -72,6 +76,7 @@ export interface ExampleAppOptions {
 
 export interface ExampleApp {
   app: FastifyInstance
+  metrics: Registry
   store: MemoryStore
   events: WebhookEventLog
   appName: string
@@ -103,6 +108,10 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
       es: { scopes: { 'read:user': 'Ver tu nombre y tu correo', webhook: 'Avisar a este servicio cuando cambie tu cuenta' } }
     }
   })
+  const metrics = new Registry()
+  await app.register(linkedServicesMetrics, { registry: metrics })
+  // In production, keep /metrics off the public interface (another port, or a network policy).
+  app.get('/metrics', async (_request, reply) => await reply.type(metrics.contentType).send(await metrics.metrics()))
 
   app.get('/v1/auth/app/user/:id?', { preHandler: app.scope(['read:user']) }, async (request, reply) => {
     const caller = request.app!
@@ -134,6 +143,8 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
     const candidates = me !== null ? [me] : await Promise.all(userIds.map(async (userId) => await store.getUser(userId)))
     const users: UserRecord[] = []
     for (const user of candidates) if (await visible(user)) users.push(user as UserRecord)
+    // This line carries linkedApp and linkedUser: the scope hook bound the logger to the caller.
+    request.log.info({ users: users.length }, 'listed users')
     return users.map(publicUser)
   })
 
@@ -148,5 +159,5 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
     return await reply.code(204).send()
   })
 
-  return { app, store, events, appName }
+  return { app, metrics, store, events, appName }
 }

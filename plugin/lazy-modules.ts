@@ -1,6 +1,7 @@
 /**
  * The optional peer dependencies, loaded on first use: `pg` (PostgresStore), `ioredis`
- * (RedisNonceStore) and `undici` (createLinkedClient, resolveRemoteUsers). A service that only
+ * (RedisNonceStore), `undici` (createLinkedClient, resolveRemoteUsers), `prom-client`
+ * (linkedServicesMetrics) and `@opentelemetry/api` (linkedServicesTracing). A service that only
  * receives calls on the embedded MemoryStore neither installs nor loads them (undici alone took
  * ~60 ms of start-up, pg and ioredis ~15 ms more). A missing one is named, with the command that
  * installs it.
@@ -8,9 +9,11 @@
 import type * as Pg from 'pg'
 import type * as IoRedis from 'ioredis'
 import type * as Undici from 'undici'
+import type * as PromClient from 'prom-client'
+import type * as OpenTelemetry from '@opentelemetry/api'
 import { MissingPeerDependencyError } from './errors.js'
 
-export type PeerName = 'pg' | 'ioredis' | 'undici'
+export type PeerName = 'pg' | 'ioredis' | 'undici' | 'prom-client' | '@opentelemetry/api'
 
 /** Throws MissingPeerDependencyError when `name` cannot be found from this package. */
 export function requirePeer (name: PeerName, user: string): void {
@@ -43,4 +46,12 @@ export function loadIoredis (): typeof IoRedis {
 
 export function loadUndici (user = 'createLinkedClient'): typeof Undici {
   return load('undici', user)
+}
+
+export function loadPromClient (): typeof PromClient {
+  return load('prom-client', 'linkedServicesMetrics')
+}
+
+export function loadOpenTelemetry (): typeof OpenTelemetry {
+  return load('@opentelemetry/api', 'linkedServicesTracing')
 }

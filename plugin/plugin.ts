@@ -12,6 +12,8 @@ import { TokenCache } from './cache/token-cache.js'
 import type { AuthContext } from './caller/calling-app.js'
 import { captureRawBody } from './route/raw-body.js'
 import { createScopeHook, kScopeHook } from './route/scope-hook.js'
+import { RefusalLog } from './route/caller-log.js'
+import { kStats, type LinkedServicesStats } from './cache/stats.js'
 import { StoreCache } from './cache/store-cache.js'
 import { requirePeer } from './lazy-modules.js'
 
@@ -38,6 +40,8 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
     onKeyProblem: (slug, problem) => fastify.log.warn({ app: slug, problem }, 'fastify-linked-services: the keys of this app are unusable; its calls are refused')
   })
   const ctx: AuthContext = { config, storeCache, tokenCache }
+  // At most one refusal line per (app, code) a minute; 1000 pairs remembered.
+  const refusals = new RefusalLog({ intervalMs: 60_000, max: 1000 })
   await storeCache.subscribe()
 
   // Null until a scope hook has passed, though typed non-null for scoped routes (types/index.ts):
@@ -49,9 +53,11 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
   })
 
   fastify.decorate('scope', function scope (scopes?: string[], scopeOptions?: { mode?: 'jwt' | 'signature' }) {
-    return createScopeHook(ctx, scopes, scopeOptions)
+    return createScopeHook(ctx, refusals, scopes, scopeOptions)
   })
+  const stats: LinkedServicesStats = { service: config.appName, lookups: storeCache.lookups, nonceStore: config.signature.nonceStore }
   const decorator: LinkedServicesDecorator = Object.freeze({
+    [kStats]: stats,
     appName: config.appName,
     store: config.store,
     nonceStore: config.signature.nonceStore,

@@ -4,3 +4,6 @@
  */
 export { PostgresStore } from './stores/postgres-store.js'
 export type { AppChanges, MigrationResult, NextKey, PostgresStoreOptions, ScopeRecord } from './stores/postgres-store.js'
+export { PostgresAuditSink } from './stores/postgres-audit-sink.js'
+export type { AuditSinkStats, PostgresAuditSinkOptions } from './stores/postgres-audit-sink.js'
+export type { AuditFilter, AuditRow } from './stores/postgres/audit-query.js'

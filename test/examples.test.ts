@@ -230,3 +230,27 @@ test('the demo login: picks a known user, returns only to a path of this site', 
   const back = await app.inject({ url: '/demo/back?for=<b>&status=authorized' })
   assert.match(back.body, /Back at &lt;b&gt;/)
 })
+
+test('the example exposes /metrics (the counters move) and logs with the caller bound', async (t) => {
+  const lines: string[] = []
+  const { Writable } = await import('node:stream')
+  const stream = new Writable({ write (chunk, _encoding, done) { lines.push(...String(chunk).trim().split('\n')); done() } })
+  const { app } = await buildExampleApp({ data, logger: { level: 'info', stream } })
+  t.after(async () => await app.close())
+  const series = 'linked_services_calls_total{app="4geeks",scheme="jwt",outcome="granted"}'
+  const count = async (): Promise<number> => {
+    const line = (await app.inject({ url: '/metrics' })).body.split('\n').find((text) => text.startsWith(series + ' '))
+    return line === undefined ? 0 : Number(line.slice(series.length + 1))
+  }
+  assert.equal(await count(), 0)
+  const headers = as('4geeks')
+  assert.equal((await app.inject({ url: '/v1/auth/app/user', headers })).statusCode, 200)
+  assert.equal((await app.inject({ url: '/v1/auth/app/user', headers })).statusCode, 200)
+  assert.equal(await count(), 2)
+  const listed = lines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'listed users')
+  assert.equal(listed.length, 2)
+  assert.equal(listed[0].linkedApp, '4geeks')
+  assert.equal(listed[0].linkedUser, null)
+  const token = headers.authorization.split('Token=')[1]
+  assert.ok(!lines.some((line) => line.includes(token)), 'no log line holds the token')
+})

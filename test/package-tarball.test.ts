@@ -12,7 +12,7 @@ import { cleanupPacked, packPackage, ROOT } from './helpers/packed.js'
 
 after(cleanupPacked)
 
-const TOP_LEVEL = ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'postgres/package.json', 'redis/package.json']
+const TOP_LEVEL = ['CHANGELOG.md', 'LICENSE', 'README.md', 'package.json', 'postgres/package.json', 'redis/package.json', 'observability/package.json']
 const BUILT = /^dist\/(?:plugin\/.+\.(?:js|mjs|d\.ts|d\.mts)|types\/index\.d\.ts)$/
 
 test('the tarball holds the docs, the license, the built JavaScript and declarations, and nothing else', () => {
@@ -45,7 +45,7 @@ test('@arethetypeswrong/cli finds no problem for the root and the subpaths', () 
   const cli = join(ROOT, 'node_modules', '@arethetypeswrong', 'cli', 'dist', 'index.js')
   const report = JSON.parse(execFileSync(process.execPath, [cli, packPackage().tarball, '--format', 'json'], { encoding: 'utf8' }))
   assert.deepEqual(report.problems, {})
-  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './package.json', './postgres', './redis'])
+  assert.deepEqual(Object.keys(report.analysis.entrypoints).sort(), ['.', './observability', './package.json', './postgres', './redis'])
 })
 
 test('publint finds nothing to report, not even a suggestion', async () => {

@@ -2,8 +2,9 @@
  * The README's example and the public types, compiled against the PACKED tarball by consumers
  * in every module resolution mode: an ES module (`"type": "module"`, nodenext, `.mts`), CommonJS
  * (`.cts` with `import x = require()` and with a default import) and a bundler. `skipLibCheck` is
- * off, so the package's own declarations are checked too: the root must compile without pg,
- * @types/pg, ioredis or undici installed; the subpaths compile with them.
+ * off, so the package's own declarations are checked too: the root and /observability must
+ * compile without pg, @types/pg, ioredis, undici, prom-client or @opentelemetry/api installed;
+ * the backend subpaths compile with theirs.
  */
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
@@ -13,7 +14,7 @@ import { join } from 'node:path'
 import { cleanupPacked, linkedConsumer, ROOT } from './helpers/packed.js'
 
 const FIXTURES = join(__dirname, 'fixtures', 'packed-types')
-const BACKENDS = ['pg', '@types/pg', 'ioredis', 'undici']
+const BACKENDS = ['pg', '@types/pg', 'ioredis', 'undici', 'prom-client', '@opentelemetry/api']
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc')
 
 /** The README's "A complete example" code block. */
@@ -69,6 +70,26 @@ test('nodenext: the README example and the type checks compile as ESM (.mts) and
     ['readme.mts', 'readme-require.cts', 'readme-default.cts', 'checks.mts', 'checks.cts'])
 })
 
+const OBSERVABILITY = `import Fastify from 'fastify'
+import linkedServices from 'fastify-linked-services'
+import { linkedServicesAudit, linkedServicesMetrics, linkedServicesTracing, SCOPE_CHANNEL, type AuditEntry, type ScopeEvent } from 'fastify-linked-services/observability'
+const app = Fastify()
+const entries: AuditEntry[] = []
+app.register(linkedServices, { appName: 'me' })
+app.register(linkedServicesAudit, { sink: { record: (entry: AuditEntry) => { entries.push(entry) } } })
+app.register(linkedServicesMetrics, { maxApps: 10 })
+app.register(linkedServicesTracing, {})
+const channel: string = SCOPE_CHANNEL
+const outcome = (event: ScopeEvent): string => event.outcome
+export { channel, outcome }
+`
+
+test('/observability types from ESM and CommonJS without prom-client or @opentelemetry/api installed', () => {
+  writeFileSync(join(rootOnly, 'observability.mts'), OBSERVABILITY)
+  writeFileSync(join(rootOnly, 'observability.cts'), OBSERVABILITY.replace("import Fastify from 'fastify'", "import Fastify = require('fastify')"))
+  tsc(rootOnly, { module: 'nodenext', moduleResolution: 'nodenext' }, ['observability.mts', 'observability.cts'])
+})
+
 test('bundler: the README example compiles', () => {
   tsc(rootOnly, { module: 'esnext', moduleResolution: 'bundler' }, ['readme-bundler.ts'])
 })
@@ -79,7 +100,8 @@ test('subpaths /postgres and /redis type from ESM and CommonJS (with pg, @types/
 
 test('node10 (moduleResolution "node"): the root and the subpaths resolve to typed CommonJS', () => {
   writeFileSync(join(withBackends, 'node10.cts'),
-    "import linkedServices = require('fastify-linked-services')\nimport { PostgresStore } from 'fastify-linked-services/postgres'\nimport { RedisNonceStore } from 'fastify-linked-services/redis'\n" +
-    'export const names: string[] = [typeof linkedServices.MemoryStore, typeof PostgresStore, typeof RedisNonceStore]\n')
+    "import linkedServices = require('fastify-linked-services')\nimport { PostgresAuditSink, PostgresStore } from 'fastify-linked-services/postgres'\nimport { RedisNonceStore } from 'fastify-linked-services/redis'\n" +
+    "import { linkedServicesMetrics } from 'fastify-linked-services/observability'\n" +
+    'export const names: string[] = [typeof linkedServices.MemoryStore, typeof PostgresStore, typeof PostgresAuditSink, typeof RedisNonceStore, typeof linkedServicesMetrics]\n')
   tsc(withBackends, { module: 'commonjs', moduleResolution: 'node10', esModuleInterop: true }, ['node10.cts'])
 })

@@ -47,7 +47,7 @@ describe('PostgresStore', { skip }, () => {
     assert.equal(again.latest, again.version)
     const { rows } = await a.pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
     assert.deepEqual(rows.map((row) => row.table_name), [
-      'agreement_optional_scopes', 'agreements', 'app_optional_scopes', 'app_required_scopes', 'apps', 'credentials',
+      'agreement_optional_scopes', 'agreements', 'app_optional_scopes', 'app_required_scopes', 'apps', 'audit_events', 'credentials',
       'previous_keys', 'schema_migrations', 'scopes', 'users'])
     const versions = await a.pool.query(`SELECT version, name FROM "${schema}".schema_migrations`)
     assert.equal(versions.rows.length, MIGRATIONS.length)

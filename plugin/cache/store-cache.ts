@@ -17,7 +17,7 @@ import type { AgreementRecord, LinkedServicesStore, RemoteUserProfile, StoreChan
 import { AppKeysCache } from './app-keys-cache.js'
 import { LruCache } from './lru.js'
 import { resolveApp, type ResolvedApp } from './resolved-app.js'
-import { callStore } from './call-store.js'
+import { callStore, type StoreOperation } from './call-store.js'
 
 /**
  * Estimated bytes of a cache entry's bookkeeping (Map slot, entry object, string header), on top
@@ -74,6 +74,9 @@ export class StoreCache {
   /** Key objects by key text: an app loaded again (after an eviction or expiry) is not parsed again. */
   readonly #appKeys: AppKeysCache
   #unsubscribe: (() => void) | null = null
+
+  /** App lookups of the scope hook answered from the cache or not (for the metrics plugin's hit ratio). */
+  readonly lookups = { hits: 0, misses: 0 }
 
   constructor (store: LinkedServicesStore, options: StoreCacheOptions) {
     this.store = store
@@ -132,24 +135,24 @@ export class StoreCache {
 
   /** The local user linked to `externalId` in app `appSlug`, or null. */
   async findUser (appSlug: string, externalId: string): Promise<UserRecord | null> {
-    return await this.#perUser(this.#users, 'user', appSlug, externalId,
+    return await this.#perUser(this.#users, 'user', 'findUserByCredential', appSlug, externalId,
       () => this.store.findUserByCredential(appSlug, externalId))
   }
 
   /** The agreement of LOCAL user `userId` with app `appSlug`, or null. */
   async getAgreement (appSlug: string, userId: string): Promise<AgreementRecord | null> {
-    return await this.#perUser(this.#agreements, 'agreement', appSlug, userId,
+    return await this.#perUser(this.#agreements, 'agreement', 'getAgreement', appSlug, userId,
       () => this.store.getAgreement(appSlug, userId))
   }
 
   /** A cached per-(app, user) store answer; anything but an object counts as "none". */
-  async #perUser<T extends object> (cache: LruCache<string, T | null>, kind: string, appSlug: string, id: string,
+  async #perUser<T extends object> (cache: LruCache<string, T | null>, kind: string, operation: StoreOperation, appSlug: string, id: string,
     call: () => Promise<T | null>): Promise<T | null> {
     const key = `${appSlug}\0${id}`
     const cached = cache.get(key, Date.now())
     if (cached !== undefined) return cached
     return await this.#singleFlight(`${kind}\0${key}`, appSlug, async () => {
-      const value = await callStore(call, this.#options.timeout)
+      const value = await callStore(call, this.#options.timeout, undefined, operation)
       return value !== null && typeof value === 'object' ? value : null
     }, (value) => cache.set(key, value, Date.now() + this.#options.ttl))
   }
@@ -158,7 +161,7 @@ export class StoreCache {
   async linkRemoteUser (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord> {
     const link = this.store.linkRemoteUser
     if (typeof link !== 'function') throw new TypeError('the store cannot link remote users (no linkRemoteUser method)')
-    const user = await callStore(() => link.call(this.store, appSlug, profile), this.#options.timeout)
+    const user = await callStore(() => link.call(this.store, appSlug, profile), this.#options.timeout, undefined, 'linkRemoteUser')
     const key = `${appSlug}\0${String(profile.id)}`
     this.#dropFlights((flightKey) => flightKey === `user\0${key}`)
     this.#users.delete(key)

@@ -32,10 +32,14 @@ export function callingApp (ctx: AuthContext, slug: string, scheme: Mode, mode: 
   // A caller may not claim to be this service.
   if (slug === ctx.config.appName) throw appNotFound(slug, 'the caller claims to be this service')
   const cached = ctx.storeCache.peekApp(slug, Date.now())
-  if (cached !== undefined) return checkCallingApp(cached, scheme, mode, slug)
+  if (cached !== undefined) {
+    ctx.storeCache.lookups.hits++
+    return checkCallingApp(cached, scheme, mode, slug)
+  }
   // A name that is not a slug names no app and never reaches the store. (The caches hold slugs
   // only, so a hit above needs no check: the warm path costs no regular expression.)
   if (!SLUG.test(slug)) throw appNotFound(slug, 'the App= value is not a slug')
+  ctx.storeCache.lookups.misses++
   return ctx.storeCache.getApp(slug).then((app) => checkCallingApp(app, scheme, mode, slug))
 }
 

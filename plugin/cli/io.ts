@@ -118,3 +118,14 @@ export const COMMON_OPTIONS = {
   'app-name': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const
+
+/** A database URL without its password, for messages. */
+export function redactUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return '(the database URL)'
+  }
+}

@@ -13,11 +13,18 @@ const runMigrate: Command = async (argv, env, io) => {
   return await runMigrateCommand(argv, env, io)
 }
 
+// So does audit.
+const runAudit: Command = async (argv, env, io) => {
+  const { runAuditCommand } = await import('./audit.js')
+  return await runAuditCommand(argv, env, io)
+}
+
 const COMMANDS: Record<string, { run: Command, summary: string, help?: string }> = {
   'sign-jwt': { run: runSignJwt, summary: 'print a Link JWT header, as if a linked app called this service', help: SIGN_JWT_HELP },
   'sign-request': { run: runSignRequest, summary: 'print signed-request headers, as if a linked app called this service', help: SIGN_REQUEST_HELP },
   keygen: { run: runKeygen, summary: 'make a new HMAC secret or Ed25519 key pair', help: KEYGEN_HELP },
-  migrate: { run: runMigrate, summary: 'create or update the PostgreSQL tables (DATABASE_URL or --database-url)' }
+  migrate: { run: runMigrate, summary: 'create or update the PostgreSQL tables (DATABASE_URL or --database-url)' },
+  audit: { run: runAudit, summary: 'print the audit trail: audit tail|query [--app] [--since] [--outcome] [--json]' }
 }
 
 export const USAGE = `Usage: linked-services <command> [arguments] [options]

@@ -4,12 +4,12 @@
  * it applied. The database comes from --database-url or DATABASE_URL.
  */
 import { PostgresStore } from '../stores/postgres-store.js'
-import { CliError, parseCommandArgs, processIo, type CliIo, type Env } from './io.js'
+import { CliError, parseCommandArgs, processIo, redactUrl, type CliIo, type Env } from './io.js'
 
 export const MIGRATE_HELP = `Usage: linked-services migrate [--database-url <url>] [--schema <name>]
 
 Creates or upgrades the PostgreSQL tables of PostgresStore (apps, scopes, previous keys, users,
-credentials, agreements). Runs only the migrations not applied yet; safe to run again, and from
+credentials, agreements, audit events). Runs only the migrations not applied yet; safe to run again, and from
 several instances at once.
 
 Options:
@@ -19,17 +19,6 @@ Options:
 
 Exit codes: 0 done (or nothing to do), 1 the database failed, 2 usage error.
 `
-
-/** The URL without its password, for messages. */
-function redact (url: string): string {
-  try {
-    const parsed = new URL(url)
-    if (parsed.password !== '') parsed.password = '***'
-    return parsed.toString()
-  } catch {
-    return '(the database URL)'
-  }
-}
 
 export async function runMigrateCommand (argv: string[], env: Env | NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, {
@@ -64,7 +53,7 @@ export async function runMigrateCommand (argv: string[], env: Env | NodeJS.Proce
     return 0
   } catch (error) {
     // pg's messages do not carry the password; the URL is printed redacted.
-    io.stderr(`error: migrating ${redact(url)} failed: ${(error as Error)?.message ?? String(error)}`)
+    io.stderr(`error: migrating ${redactUrl(url)} failed: ${(error as Error)?.message ?? String(error)}`)
     return 1
   } finally {
     await store.close().catch(() => {})

@@ -17,6 +17,7 @@ import { buildUrl, encodeBody, normaliseHeaders, type BodyOptions, type Query } 
 import { linkAuthorizationHeader, signJwt } from './sign-jwt.js'
 import { clientOptions, clientRequestOptions as requestOptionsSet } from '../options/schemas.js'
 import { validateOptions } from '../options/validate.js'
+import { publishClientCall } from './client-events.js'
 
 /**
  * An undici Dispatcher (Agent, Pool, MockAgent, ...), typed by the two methods the client uses so
@@ -247,6 +248,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
     const signal = requestOptions.signal === undefined ? deadline.signal : AbortSignal.any([deadline.signal, requestOptions.signal])
     let response: Dispatcher.ResponseData
     let bytes: Buffer
+    const startedAt = performance.now()
     try {
       response = await undici.request(url, {
         dispatcher,
@@ -266,10 +268,12 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
           : (error as { code?: unknown }).code === 'LINKED_RESPONSE_TOO_LARGE'
               ? `the response is larger than ${maxResponseBytes} bytes`
               : failureReason(error, callTimeout)
+      publishClientCall(appName, slug, upper, null, startedAt)
       throw Object.assign(new ClientRequestFailedError(`${upper} ${url} (${reason})`), { cause: error, app: slug, method: upper, url })
     } finally {
       clearTimeout(timer)
     }
+    publishClientCall(appName, slug, upper, response.statusCode, startedAt)
     const result = makeResponse(response.statusCode, response.headers, bytes, url)
     if (!result.ok && requestOptions.throwOnError !== false) {
       const peer = peerError(bytes)

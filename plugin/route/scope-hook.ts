@@ -15,6 +15,8 @@ import { scopeOptions } from '../options/schemas.js'
 import { validateOptions } from '../options/validate.js'
 import { authenticateLegacy } from '../signature/legacy-verify.js'
 import { authenticateRfc9421 } from '../signature/rfc9421-verify.js'
+import { bindCaller, type RefusalLog } from './caller-log.js'
+import { finishScopeEvent, knownClaimedApp, newScopeEvent, type ScopeEvent, scopeChannel } from './scope-events.js'
 
 /** Marks the hooks this plugin made, so that onRoute can give their routes raw-body capture. */
 export const kScopeHook = Symbol('fastify-linked-services.scope-hook')
@@ -46,24 +48,37 @@ function unknownSchemaHint (authorization: string, mode: Mode | undefined, legac
   return legacy ? '' : ': the original\'s Authorization: Signature scheme is off (plugin option signature.legacy)'
 }
 
-export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
+export function createScopeHook (ctx: AuthContext, refusals: RefusalLog, scopesArgument?: unknown, options?: unknown): preHandlerAsyncHookHandler {
   const scopes = validateScopes(scopesArgument)
   const { mode } = validateOptions<ScopeOptions>(scopeOptions, options)
   const jwtChallenge = `Link realm="${ctx.config.appName}"`
   const challenge = mode === 'signature' ? 'Signature' : jwtChallenge
 
-  async function linkedServicesScope (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** The decision; `event` is null unless someone listens on the scope channel. */
+  async function decide (request: FastifyRequest, reply: FastifyReply, event: ScopeEvent | null): Promise<void> {
     try {
       // Await only what is pending: the warm JWT path runs without a promise until here.
       let authenticated = authenticate(request, ctx, mode)
       if (authenticated instanceof Promise) authenticated = await authenticated
       const { app, token } = authenticated
+      if (event !== null) {
+        event.app = app.slug
+        event.user = token.sub
+      }
       const pending = authorize(ctx, app, token, scopes)
       if (pending !== undefined) await pending
       request.app = app.publicApp
       request.token = token
+      bindCaller(request, reply, app.slug, token.sub)
+      if (event !== null) finishScopeEvent(event, 'granted', 200)
     } catch (error) {
       const failure = isLinkedServicesError(error) ? error : unexpected(request, error)
+      const app = event?.app ?? knownClaimedApp(request, ctx)
+      refusals.report(request, app, failure.code, failure.statusCode)
+      if (event !== null) {
+        event.app = app
+        finishScopeEvent(event, failure.code, failure.statusCode, (failure as { scopes?: readonly string[] }).scopes)
+      }
       if (failure.statusCode === 401) {
         reply.header('www-authenticate', token401Scheme(request) === 'signature' ? 'Signature' : challenge)
       } else if (failure instanceof ForbiddenScopeError) {
@@ -74,6 +89,13 @@ export function createScopeHook (ctx: AuthContext, scopesArgument?: unknown, opt
       }
       throw failure
     }
+  }
+
+  function linkedServicesScope (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+    // One check per call: with no subscriber, no event is built and nothing is published.
+    if (!scopeChannel.hasSubscribers) return decide(request, reply, null)
+    const event = newScopeEvent(ctx, request, scopes, mode)
+    return scopeChannel.tracePromise(decide, event, undefined, request, reply, event)
   }
   Object.defineProperty(linkedServicesScope, kScopeHook, { value: true })
   return linkedServicesScope

@@ -41,6 +41,6 @@ export function rememberNonce (store: NonceStore, key: string, app: string, wind
 
 async function rememberAsync (store: NonceStore, key: string, app: string, windowEndMs: number, timeout: number): Promise<void> {
   const fresh = await callStore(() => store.remember(key, ttlUntil(windowEndMs), app), timeout,
-    () => new NonceStoreUnavailableError())
+    () => new NonceStoreUnavailableError(), 'remember')
   if (fresh !== true) throw new ReplayedRequestError()
 }

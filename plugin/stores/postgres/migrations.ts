@@ -12,6 +12,7 @@
  * - AppUserAgreement + OptionalScopeSet      -> agreements + agreement_optional_scopes
  * - User (Django's)                          -> users (owned by the plugin; `extra` jsonb for more fields)
  * - FirstPartyCredentials.app {slug: id}     -> credentials (user_id, app_slug, external_id text)
+ * - (new here) the scope hook's decisions    -> audit_events (written by PostgresAuditSink)
  */
 import { quoteIdentifier } from './identifiers.js'
 
@@ -114,6 +115,33 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
           scope_id bigint NOT NULL REFERENCES ${s}.scopes (id) ON DELETE CASCADE,
           PRIMARY KEY (agreement_id, scope_id)
         )`
+      ]
+    }
+  },
+  {
+    version: 2,
+    name: 'audit events',
+    statements: (schema: string) => {
+      const s = quoteIdentifier(schema)
+      // Who called what and what was decided; never a key, token, signature, nonce or body.
+      // No foreign keys: an audit row outlives the app it names.
+      return [
+        `CREATE TABLE ${s}.audit_events (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          at timestamptz NOT NULL,
+          service text NOT NULL,
+          method text NOT NULL,
+          route text NOT NULL,
+          app text,
+          scheme text CHECK (scheme IN ('jwt', 'rfc9421', 'legacy')),
+          user_sub text,
+          outcome text NOT NULL,
+          status_code integer NOT NULL,
+          missing_scopes text[] NOT NULL DEFAULT '{}',
+          duration_ms double precision NOT NULL
+        )`,
+        `CREATE INDEX audit_events_at ON ${s}.audit_events (at)`,
+        `CREATE INDEX audit_events_app_at ON ${s}.audit_events (app, at)`
       ]
     }
   }
