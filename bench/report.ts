@@ -57,7 +57,7 @@ const METHOD = `## Method
   out, requests are signed on the spot and counted (\`signedDuringRun\`). Signed scenarios run with a
   30-minute window and a nonce store that holds the whole run.
 - **Foreign load.** The runner reads the machine's busy time (\`/proc/stat\`) around each run; when
-  other processes took more than 0.15 core, the run is measured again (up to 4 times; the quietest
+  other processes took more than 0.15 core, the run is measured once more (the quieter
   is kept).
 - **Instructions** (\`npm run bench -- --instructions\`, and in every full run where valgrind is
   installed): instructions per call of the scope hook, counted by valgrind's callgrind in one
@@ -93,12 +93,14 @@ export function headline (results: Report): string {
 }
 
 function scenarioTable (results: Report): string {
-  const rows = ['| scenario | what it is | server CPU µs/req | added over bare | req/s | p50 ms | p99 ms |', '|---|---|---:|---:|---:|---:|---:|']
+  const rows = ['| scenario | what it is | server CPU µs/req | added over bare | req/s | p50 ms | p99 ms | other load (cores) |', '|---|---|---:|---:|---:|---:|---:|---:|']
   for (const [name, entry] of Object.entries(results.scenarios)) {
     const description = DESCRIPTIONS[name as ScenarioName] ?? ''
-    if ('skipped' in entry) { rows.push(`| \`${name}\` | ${description} | skipped: ${entry.skipped} | | | | |`); continue }
+    if ('skipped' in entry) { rows.push(`| \`${name}\` | ${description} | skipped: ${entry.skipped} | | | | | |`); continue }
     const s = entry as ScenarioResult
-    rows.push(`| \`${name}\` | ${description} | ${fixed(s.cpuUsPerReq, 1)} | ${name === 'bare' ? '—' : fixed(s.addedCpuUs, 1)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} |`)
+    const foreign = s.rounds.map((round) => Number(round.foreignCores)).filter(Number.isFinite).sort((a, b) => a - b)
+    const otherLoad = foreign.length === 0 ? 'n/a' : fixed(foreign[Math.floor(foreign.length / 2)], 2)
+    rows.push(`| \`${name}\` | ${description} | ${fixed(s.cpuUsPerReq, 1)} | ${name === 'bare' ? '—' : fixed(s.addedCpuUs, 1)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} | ${otherLoad} |`)
   }
   return rows.join('\n')
 }

@@ -111,7 +111,7 @@ function machineBusyUs (): number | null {
 
 /** Re-measure when other processes took more than this many cores during a run. */
 const MAX_FOREIGN_CORES = 0.15
-const MAX_ATTEMPTS = quick ? 1 : 4
+const MAX_ATTEMPTS = quick ? 1 : 2
 
 /** Warm up, then measure with the server's own CPU accounting around the measured run. */
 async function measure (server: Server, pools: { warmup: Pool, measure: (warmupRps: number) => Pool }, seconds: number): Promise<Measured & { warmupRps: number }> {
