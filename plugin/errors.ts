@@ -84,6 +84,10 @@ export const ClientRequestFailedError = define('request-failed', 502, 'Request t
 export const ClientUnexpectedStatusError = define('unexpected-status', 502, '%s')
 export const SigningError = define('signing-failed', 500, 'Cannot sign: %s')
 
+// Link administration (store.admin, the CLI).
+export const ScopeNotOfferedError = define('scope-not-offered', 400, 'Scope not offered: %s')
+export const ScopeInUseError = define('scope-in-use', 409, 'Scope in use: %s')
+
 /** Look a constructor up by the original's slug (for tests and host error handlers). */
 export function errorForSlug (slug: string): Constructor | undefined {
   return Object.hasOwn(constructors, slug) ? constructors[slug] : undefined

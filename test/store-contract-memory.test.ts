@@ -3,5 +3,5 @@ import { runStoreContract } from './helpers/store-contract.js'
 
 runStoreContract('MemoryStore', async (data) => {
   const store = new MemoryStore(data)
-  return { store, updateAppKey: (slug, privateKey) => { store.updateApp(slug, { privateKey }) } }
+  return { store, admin: store.admin, updateAppKey: (slug, privateKey) => { store.updateApp(slug, { privateKey }) } }
 })
