@@ -2,6 +2,8 @@
 /**
  * The `linked-services` command: a thin dispatcher, one file per command.
  */
+import { APPS } from './apps.js'
+import { UnreachableError } from './admin-store.js'
 import { CliError, processIo, type CliIo, type Command, type Env } from './io.js'
 import { KEYGEN_HELP, runKeygen } from './keygen.js'
 import { runSignJwt, SIGN_JWT_HELP } from './sign-jwt.js'
@@ -17,7 +19,8 @@ const COMMANDS: Record<string, { run: Command, summary: string, help?: string }>
   'sign-jwt': { run: runSignJwt, summary: 'print a Link JWT header, as if a linked app called this service', help: SIGN_JWT_HELP },
   'sign-request': { run: runSignRequest, summary: 'print signed-request headers, as if a linked app called this service', help: SIGN_REQUEST_HELP },
   keygen: { run: runKeygen, summary: 'make a new HMAC secret or Ed25519 key pair', help: KEYGEN_HELP },
-  migrate: { run: runMigrate, summary: 'create or update the PostgreSQL tables (DATABASE_URL or --database-url)' }
+  migrate: { run: runMigrate, summary: 'create or update the PostgreSQL tables (DATABASE_URL or --database-url)' },
+  apps: { run: APPS.run, summary: 'link peer apps: add, list, show, update, rotate-key, revoke, remove', help: APPS.help }
 }
 
 export const USAGE = `Usage: linked-services <command> [arguments] [options]
@@ -50,7 +53,7 @@ export async function main (argv: string[], env: Env = process.env, io: CliIo = 
   } catch (error) {
     if (error instanceof CliError) {
       io.stderr(`error: ${error.message}`)
-      if (error.exitCode === 2) io.stderr(`Run "linked-services ${name} --help" for usage.`)
+      if (error.exitCode === 2 && !(error instanceof UnreachableError)) io.stderr(`Run "linked-services ${name} --help" for usage.`)
       return error.exitCode
     }
     io.stderr(`error: ${(error as Error)?.message ?? String(error)}`)
