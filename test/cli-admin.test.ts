@@ -170,3 +170,55 @@ test('apps commands on an apps file: created, written back atomically (owner-onl
   assert.equal((await run(env, 'apps', 'remove', 'peer', '--apps-file', file)).code, 0)
   assert.deepEqual((JSON.parse(readFileSync(file, 'utf8')) as { apps: unknown[] }).apps, [])
 })
+
+test('scopes, agreements and users commands on an apps file: a store loading the file holds each change', async () => {
+  const file = join(dir, 'links.json')
+  const env = { LINKED_SERVICES_APPS: file, LINKED_SERVICES_APP_NAME: 'me' }
+  const ok = async (...argv: string[]): Promise<string> => {
+    const result = await run(env, ...argv)
+    assert.equal(result.code, 0, `${argv.join(' ')}: ${result.err}`)
+    return result.out
+  }
+  await ok('scopes', 'add', 'read:invoice', '--name', 'Invoices', '--description', 'Read your invoices')
+  await ok('apps', 'add', 'billing', '--algorithm', 'HMAC_SHA256')
+  await ok('scopes', 'attach', 'read:invoice', 'billing', '--optional')
+  assert.match(await ok('scopes', 'list'), /read:invoice +Invoices +Read your invoices/)
+  assert.deepEqual(JSON.parse(await ok('apps', 'show', 'billing', '--json')).optionalScopes, ['read:invoice'])
+  await ok('users', 'add', '42', '--username', 'jane', '--email', 'jane@example.com')
+  await ok('users', 'link', '42', 'billing', '9001')
+  assert.match(await ok('users', 'list', 'billing'), /42 +jane +jane@example\.com +billing=9001/)
+  await ok('agreements', 'grant', 'billing', '42', '--scopes', 'read:invoice')
+  assert.deepEqual(JSON.parse(await ok('agreements', 'list', 'billing', '--json')), [{ app: 'billing', userId: '42', optionalScopes: ['read:invoice'], agreementVersion: 1 }])
+
+  const refused = async (expected: RegExp, ...argv: string[]): Promise<void> => {
+    const result = await run(env, ...argv)
+    assert.equal(result.code, 1, argv.join(' '))
+    assert.match(result.err, expected)
+    assert.equal(result.err.trim().split('\n').length, 1, 'one line')
+  }
+  await refused(/does not offer "admin"/, 'agreements', 'grant', 'billing', '42', '--scopes', 'admin')
+  await refused(/Record not found: user 7/, 'agreements', 'grant', 'billing', '7')
+  await refused(/Scope in use: read:invoice is held by app\(s\) billing/, 'scopes', 'remove', 'read:invoice')
+  await refused(/one of --required or --optional/, 'scopes', 'attach', 'read:invoice', 'billing')
+  await refused(/Record not found: scope nope/, 'scopes', 'attach', 'nope', 'billing', '--required')
+  await ok('users', 'add', '43')
+  await refused(/already linked to another local user/, 'users', 'link', '43', 'billing', '9001')
+
+  // What a server loading this file holds (the MemoryStore format).
+  const { MemoryStore } = await import('../plugin/index.js')
+  const store = new MemoryStore(JSON.parse(readFileSync(file, 'utf8')))
+  assert.equal(String((await store.findUserByCredential('billing', '9001'))?.id), '42')
+  assert.deepEqual((await store.getAgreement('billing', '42'))?.optionalScopes, ['read:invoice'])
+
+  await ok('agreements', 'revoke', 'billing', '42')
+  await ok('users', 'unlink', '42', 'billing')
+  await ok('scopes', 'detach', 'read:invoice', 'billing')
+  await ok('scopes', 'remove', 'read:invoice')
+  const after = new MemoryStore(JSON.parse(readFileSync(file, 'utf8')))
+  assert.equal(await after.getAgreement('billing', '42'), null)
+  assert.equal(await after.findUserByCredential('billing', '9001'), null)
+  assert.deepEqual(await after.admin.listScopes(), [])
+  for (const [group, subs] of [['scopes', ['add', 'list', 'remove', 'attach', 'detach']], ['agreements', ['list', 'grant', 'revoke']], ['users', ['add', 'list', 'link', 'unlink']]] as const) {
+    for (const sub of subs) assert.match(await ok(group, sub, '--help'), /Example:\n {2}linked-services /)
+  }
+})

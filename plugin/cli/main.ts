@@ -3,6 +3,7 @@
  * The `linked-services` command: a thin dispatcher, one file per command.
  */
 import { APPS } from './apps.js'
+import { AGREEMENTS, SCOPES, USERS } from './links.js'
 import { UnreachableError } from './admin-store.js'
 import { CliError, processIo, type CliIo, type Command, type Env } from './io.js'
 import { KEYGEN_HELP, runKeygen } from './keygen.js'
@@ -20,7 +21,10 @@ const COMMANDS: Record<string, { run: Command, summary: string, help?: string }>
   'sign-request': { run: runSignRequest, summary: 'print signed-request headers, as if a linked app called this service', help: SIGN_REQUEST_HELP },
   keygen: { run: runKeygen, summary: 'make a new HMAC secret or Ed25519 key pair', help: KEYGEN_HELP },
   migrate: { run: runMigrate, summary: 'create or update the PostgreSQL tables (DATABASE_URL or --database-url)' },
-  apps: { run: APPS.run, summary: 'link peer apps: add, list, show, update, rotate-key, revoke, remove', help: APPS.help }
+  apps: { run: APPS.run, summary: 'link peer apps: add, list, show, update, rotate-key, revoke, remove', help: APPS.help },
+  scopes: { run: SCOPES.run, summary: 'the scope catalogue: add, list, remove, attach, detach', help: SCOPES.help },
+  agreements: { run: AGREEMENTS.run, summary: 'users\' agreements with apps: list, grant, revoke', help: AGREEMENTS.help },
+  users: { run: USERS.run, summary: 'local users and their ids in apps: add, list, link, unlink', help: USERS.help }
 }
 
 export const USAGE = `Usage: linked-services <command> [arguments] [options]
