@@ -92,6 +92,21 @@ describe('apps commands against PostgreSQL, two instances on one schema', { skip
     assert.equal(await call(b, record), 200)
   })
 
+  test('sign-jwt and sign-request read the app from --database-url: the header is accepted', async () => {
+    const signed = await run(env, 'sign-jwt', 'billing', '--database-url', DATABASE_URL, ...db)
+    assert.equal(signed.code, 0, signed.err)
+    const authorization = signed.out.trim().replace(/^Authorization: /, '')
+    assert.equal((await a.inject({ url: '/v1/me', headers: { authorization } })).statusCode, 200)
+    const request = await run(env, 'sign-request', 'billing', '', 'get', '--url', 'http://localhost/v1/me', '--database-url', DATABASE_URL, ...db)
+    assert.equal(request.code, 0, request.err)
+    assert.match(request.out, /Signature-Input: sig=.*keyid="billing"/)
+    const ghost = await run(env, 'sign-jwt', 'ghost', '--database-url', DATABASE_URL, ...db)
+    assert.deepEqual([ghost.code, ghost.err], [1, 'error: App ghost not found\n'])
+    const down = await run(env, 'sign-jwt', 'billing', '--database-url', 'postgres://admin:hunter2@127.0.0.1:1/prod')
+    assert.equal(down.code, 2)
+    assert.doesNotMatch(down.err, /hunter2/)
+  })
+
   test('rotate-key: both keys verify during the grace period, then only the new one', async () => {
     const before = JSON.parse((await run(env, 'apps', 'show', 'billing', '--show-secret', ...db)).out) as AppRecord
     const oldRecord: AppRecord = { slug: 'accounts', algorithm: 'HMAC_SHA512', privateKey: before.privateKey }
