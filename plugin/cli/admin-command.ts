@@ -121,3 +121,20 @@ export function list (value: string | boolean | undefined): string[] | undefined
   if (typeof value !== 'string') return undefined
   return value.split(',').map((item) => item.trim()).filter((item) => item.length > 0)
 }
+
+/**
+ * A subcommand that changes the store: `act` does it; `--json` prints what it returned, else
+ * `said` tells what was done in one line.
+ */
+export function change<T> (spec: Omit<Subcommand, 'run' | 'writes'>, act: (context: SubcommandContext) => Promise<T>,
+  said: (context: SubcommandContext, result: T) => string): Subcommand {
+  return {
+    ...spec,
+    writes: true,
+    async run (context) {
+      const result = await act(context)
+      if (context.json) printJson(context.io, result)
+      else context.io.stdout(said(context, result))
+    }
+  }
+}
