@@ -16,6 +16,11 @@ const runMigrate: Command = async (argv, env, io) => {
   return await runMigrateCommand(argv, env, io)
 }
 
+const runImport: Command = async (argv, env, io) => {
+  const { runImportDjango } = await import('./import-django.js')
+  return await runImportDjango(argv, env, io)
+}
+
 const COMMANDS: Record<string, { run: Command, summary: string, help?: string }> = {
   'sign-jwt': { run: runSignJwt, summary: 'print a Link JWT header, as if a linked app called this service', help: SIGN_JWT_HELP },
   'sign-request': { run: runSignRequest, summary: 'print signed-request headers, as if a linked app called this service', help: SIGN_REQUEST_HELP },
@@ -24,7 +29,8 @@ const COMMANDS: Record<string, { run: Command, summary: string, help?: string }>
   apps: { run: APPS.run, summary: 'link peer apps: add, list, show, update, rotate-key, revoke, remove', help: APPS.help },
   scopes: { run: SCOPES.run, summary: 'the scope catalogue: add, list, remove, attach, detach', help: SCOPES.help },
   agreements: { run: AGREEMENTS.run, summary: 'users\' agreements with apps: list, grant, revoke', help: AGREEMENTS.help },
-  users: { run: USERS.run, summary: 'local users and their ids in apps: add, list, link, unlink', help: USERS.help }
+  users: { run: USERS.run, summary: 'local users and their ids in apps: add, list, link, unlink', help: USERS.help },
+  'import-django': { run: runImport, summary: 'copy the links of a Django service running the original into PostgreSQL' }
 }
 
 export const USAGE = `Usage: linked-services <command> [arguments] [options]
