@@ -4,6 +4,7 @@
  * other command prints a key unless `--show-secret` is given.
  */
 import { generateKeyPairSync, randomBytes } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import type { Algorithm, AppRecord, AppSummary, Strategy } from '../../types/index.js'
 import { ALGORITHMS } from '../keys/algorithms.js'
 import { adminGroup, list, printJson, table, type Subcommand, type SubcommandContext } from './admin-command.js'
@@ -130,6 +131,19 @@ For ${app.slug} running the Django original (its App model):
 ${Object.entries(records.django).map(([field, value]) => `  ${field}: ${value ?? ''}`).join('\n')}`)
 }
 
+/** The record a peer printed about itself (`apps add --json` output, or the record alone); its slug must be `slug`. */
+function peerRecordFile (path: string, slug: string): AppRecord {
+  let data: { peer?: { record?: AppRecord } } & Partial<AppRecord>
+  try {
+    data = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (error) {
+    throw new CliError(`cannot read the peer's record from ${path}: ${(error as NodeJS.ErrnoException).code ?? 'not valid JSON'}`, 1)
+  }
+  const record = data?.peer?.record ?? data
+  if (record?.slug !== slug) throw new CliError(`${path} is the record of ${JSON.stringify(record?.slug)}, not of ${slug}`, 1)
+  return record as AppRecord
+}
+
 function keysText (app: AppSummary): string {
   return app.keys.map((key) => `${key.kid ?? 'current'}${key.expiresAt === null ? '' : ' until ' + key.expiresAt.toISOString()}`).join(', ')
 }
@@ -156,17 +170,25 @@ const OWN_NAME_HELP = '  --app-name <slug>                 this service\'s slug,
 const add: Subcommand = {
   usage: 'add <slug> --algorithm HMAC_SHA256|HMAC_SHA512|ED25519 [options]',
   summary: 'link a peer app: make its key, and print once what the peer must store about us',
-  optionHelp: `  --algorithm <name>                HMAC_SHA256, HMAC_SHA512 or ED25519 (required)\n${OWN_NAME_HELP}\n${SETTINGS_HELP}`,
+  optionHelp: `  --algorithm <name>                HMAC_SHA256, HMAC_SHA512 or ED25519 (required unless --record)
+  --record <file>                   take the key the peer printed (its "apps add --json" output, or its record) instead of making one
+${OWN_NAME_HELP}\n${SETTINGS_HELP}`,
   example: 'linked-services apps add billing --algorithm HMAC_SHA512 --required-scopes read:user --app-name accounts',
-  options: { algorithm: { type: 'string', short: 'a' }, ...SETTINGS, ...OWN_NAME },
+  options: { algorithm: { type: 'string', short: 'a' }, record: { type: 'string' }, ...SETTINGS, ...OWN_NAME },
   args: ['slug'],
   writes: true,
   creates: true,
   async run (context) {
     const { admin, args: [slug], values, io } = context
+    const changes = settings(values)
+    if (values.record !== undefined) {
+      const given = peerRecordFile(String(values.record), slug)
+      const app = await admin.createApp({ ...given, ...changes, slug })
+      if (context.json) return printJson(io, { app })
+      return io.stdout(`Added ${slug} (${app.algorithm}, ${app.strategy}) with the key it gave.`)
+    }
     const algorithm = algorithmOf(values.algorithm)
     const key = generateKey(algorithm)
-    const changes = settings(values)
     const app = await admin.createApp({ slug, algorithm, ...changes, ...key })
     const records = peerRecords(app, key, ownName(context), changes.kid)
     if (context.json) return printJson(io, { app, peer: records })
