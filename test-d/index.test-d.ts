@@ -1,7 +1,7 @@
 import Fastify, { type FastifyRequest } from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import linkedServices, {
-  linkedServices as named, MemoryStore, type LinkedApp, type LinkedServicesStore, type LinkedToken, type UserRecord
+  linkedServices as named, MemoryStore, type AppRecord, type AppSummary, type LinkedApp, type LinkedServicesAdmin, type LinkedServicesStore, type LinkedToken, type UserRecord
 } from '../dist/plugin/index.js'
 
 const app = Fastify()
@@ -42,3 +42,12 @@ const store: LinkedServicesStore = {
 }
 expectAssignable<LinkedServicesStore>(store)
 expectError<LinkedServicesStore>({ getApp: async () => null })
+
+// store.admin: reads without key material unless asked for explicitly.
+const admin: LinkedServicesAdmin = new MemoryStore().admin
+expectType<Promise<AppSummary>>(admin.getApp('a'))
+expectType<Promise<AppRecord>>(admin.getApp('a', { withSecrets: true }))
+expectType<Promise<AppSummary[]>>(admin.listApps())
+expectError(admin.getApp('a').then((summary) => summary.privateKey))
+expectError(admin.attachScope('a', 'read:user', 'sometimes'))
+expectType<Promise<AppSummary>>(admin.rotateKey('a', { privateKey: 'ab' }, { gracePeriod: 60_000 }))

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
-import Fastify from 'fastify'
+import Fastify, { type FastifyInstance } from 'fastify'
 import linkedServices from '../plugin/index.js'
 import { main } from '../plugin/cli/main.js'
 import { linkAuthorizationHeader, signJwt } from '../plugin/client/sign-jwt.js'
@@ -65,19 +65,25 @@ async function runLine (line: string): Promise<string> {
   return out
 }
 
+/** accounts' server of step 4. */
+async function accountsServer (): Promise<FastifyInstance> {
+  const app = Fastify()
+  await app.register(linkedServices, { appName: 'accounts', store: new PostgresStore({ connectionString: urls.ACCOUNTS_DB }) })
+  app.get('/v1/me', { preHandler: app.scope(['read:user']) }, async (request) => ({ caller: request.app.slug }))
+  return app
+}
+
 test('docs/linking.md: its commands run as written, and billing\'s first call to accounts succeeds', { skip }, async () => {
   const lines = commands()
   assert.ok(lines.length >= 8, 'the walkthrough has its commands')
   const outputs = new Map<string, string>()
-  let server: ReturnType<typeof Fastify> | undefined
+  let server: FastifyInstance | undefined
   const billingStore = new PostgresStore({ connectionString: urls.BILLING_DB })
   try {
     for (const line of lines) {
       if (line.includes('apps rotate-key')) {
         // Step 4 first: the call described by the TypeScript blocks, as billing would make it.
-        server = Fastify()
-        await server.register(linkedServices, { appName: 'accounts', store: new PostgresStore({ connectionString: urls.ACCOUNTS_DB }) })
-        server.get('/v1/me', { preHandler: server.scope(['read:user']) }, async (request) => ({ caller: request.app.slug }))
+        server = await accountsServer()
         const accounts = await billingStore.admin.getApp('accounts', { withSecrets: true })
         const token = signJwt({ appName: 'billing', app: accounts })
         const response = await server.inject({ url: '/v1/me', headers: { authorization: linkAuthorizationHeader('billing', token) } })
