@@ -104,7 +104,7 @@ function openAppsFile (path: string, create: boolean): AdminSession {
     save: () => {
       // Atomic: readers see the old file or the new one, never half of it. Keys inside: owner only.
       const temporary = `${path}.${randomBytes(6).toString('hex')}.tmp`
-      writeFileSync(temporary, JSON.stringify({ ...rest, ...store.toJSON() }, null, 2) + '\n', { mode: 0o600 })
+      writeFileSync(temporary, JSON.stringify({ ...rest, ...store.exportData() }, null, 2) + '\n', { mode: 0o600 })
       renameSync(temporary, path)
     },
     close: async () => {}

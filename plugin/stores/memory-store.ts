@@ -206,8 +206,8 @@ export class MemoryStore implements LinkedServicesStore {
     return [...this.#apps.values()].map((app) => summarizeApp(app))
   }
 
-  /** Everything the store holds, in the format its constructor takes (for an apps file). */
-  toJSON (): Required<MemoryStoreData> {
+  /** Everything the store holds, keys included, in the format its constructor takes (for an apps file). Not `toJSON`: logging a store must not print keys. */
+  exportData (): Required<MemoryStoreData> {
     return copy({
       apps: [...this.#apps.values()],
       agreements: [...this.#agreements.values()],
