@@ -84,6 +84,10 @@ export const ClientRequestFailedError = define('request-failed', 502, 'Request t
 export const ClientUnexpectedStatusError = define('unexpected-status', 502, '%s')
 export const SigningError = define('signing-failed', 500, 'Cannot sign: %s')
 
+// Link administration (store.admin, the CLI).
+export const ScopeNotOfferedError = define('scope-not-offered', 400, 'Scope not offered: %s')
+export const ScopeInUseError = define('scope-in-use', 409, 'Scope in use: %s')
+
 /** Look a constructor up by the original's slug (for tests and host error handlers). */
 export function errorForSlug (slug: string): Constructor | undefined {
   return Object.hasOwn(constructors, slug) ? constructors[slug] : undefined
@@ -94,7 +98,6 @@ export function isLinkedServicesError (error: unknown): error is LinkedServicesE
   return typeof code === 'string' && code.startsWith(CODE_PREFIX)
 }
 
-// The consent page (fastify-linked-services' consent plugin).
-export const ScopeNotOfferedError = define('scope-not-offered', 400, 'Bad request: the app does not offer the scope %s; send only the optional scopes the page shows')
+// The consent page (fastify-linked-services' consent plugin); it also uses ScopeNotOfferedError.
 export const ConsentFormInvalidError = define('consent-form-invalid', 403, 'Forbidden: the consent form %s; reload the page and send it again')
 export const ConsentFormMalformedError = define('consent-form-malformed', 400, 'Bad request: the consent form is not a urlencoded form of at most %s bytes')

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyRequest } from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import linkedServices, {
-  linkedServices as named, linkedServicesConsent, MemoryStore, type ConsentCatalogue, type LinkedApp, type LinkedServicesStore, type LinkedToken, type UserRecord
+  linkedServices as named, linkedServicesConsent, MemoryStore, type AppRecord, type AppSummary, type ConsentCatalogue, type LinkedApp, type LinkedServicesAdmin, type LinkedServicesStore, type LinkedToken, type UserRecord
 } from '../dist/plugin/index.js'
 
 const app = Fastify()
@@ -51,3 +51,12 @@ expectError(app.register(linkedServicesConsent, { loginUrl: '/login', getSession
 const catalogue: ConsentCatalogue = { title: 'Autoriser {app}' }
 expectType<string | undefined>(catalogue.title)
 expectType<boolean>(app.linkedServices.requireCurrentAgreement)
+
+// store.admin: reads without key material unless asked for explicitly.
+const admin: LinkedServicesAdmin = new MemoryStore().admin
+expectType<Promise<AppSummary>>(admin.getApp('a'))
+expectType<Promise<AppRecord>>(admin.getApp('a', { withSecrets: true }))
+expectType<Promise<AppSummary[]>>(admin.listApps())
+expectError(admin.getApp('a').then((summary) => summary.privateKey))
+expectError(admin.attachScope('a', 'read:user', 'sometimes'))
+expectType<Promise<AppSummary>>(admin.rotateKey('a', { privateKey: 'ab' }, { gracePeriod: 60_000 }))

@@ -17,6 +17,7 @@ runStoreContract('PostgresStore', async (data) => {
   for (const agreement of data.agreements) await store.setAgreement(agreement)
   return {
     store,
+    admin: store.admin,
     updateAppKey: async (slug, privateKey) => { await store.updateApp(slug, { privateKey }) },
     cleanup: async () => {
       await store.close()

@@ -141,6 +141,90 @@ export interface LinkedServicesStore {
   close? (): Promise<void>
 }
 
+/** A scope in the store's catalogue: what the consent page and `scopes list` show. */
+export interface ScopeRecord {
+  slug: string
+  name?: string | null
+  description?: string
+}
+
+/** A key of an app as admin reads show it: which key, never the key itself. */
+export interface KeySummary {
+  kid: string | null
+  algorithm: Algorithm
+  /** `null` for the current key; a previous key verifies until then. */
+  expiresAt: Date | null
+}
+
+/** An app as admin reads return it: every setting, and which keys it has, without key material. */
+export interface AppSummary extends Omit<AppRecord, 'privateKey' | 'publicKey' | 'previousKeys' | 'legacyKey' | 'kid' | 'name'> {
+  name: string | null
+  strategy: Strategy
+  schema: Schema
+  requireAnAgreement: boolean
+  requiredScopes: string[]
+  optionalScopes: string[]
+  agreementVersion: number
+  /** The current key first, then the previous keys still verifying. */
+  keys: KeySummary[]
+}
+
+/** The key that replaces an app's current one. */
+export interface NextKey {
+  privateKey?: string | null
+  publicKey?: string | null
+  kid?: string
+}
+
+export interface RotateKeyOptions {
+  /** Milliseconds the old key keeps verifying. Default 120000 (the original's legacy key lifetime); 0 stops it now. */
+  gracePeriod?: number
+}
+
+export type ScopeKind = 'required' | 'optional'
+
+/**
+ * Administration of the links, the same on every store (`store.admin`). Each write is atomic and
+ * announced on the change feed; a refusal throws a coded error (RECORD_NOT_FOUND for an unknown
+ * app, scope or user, RECORD_EXISTS for a taken slug, INVALID_RECORD for a bad slug or key,
+ * SCOPE_NOT_OFFERED, SCOPE_IN_USE). Reads never return key material unless `withSecrets` is set.
+ */
+export interface LinkedServicesAdmin {
+  createApp (app: AppRecord): Promise<AppSummary>
+  getApp (slug: string): Promise<AppSummary>
+  getApp (slug: string, options: { withSecrets: true }): Promise<AppRecord>
+  listApps (): Promise<AppSummary[]>
+  /** Changes settings, scopes or keys; the slug stays. */
+  updateApp (slug: string, changes: Partial<Omit<AppRecord, 'slug'>>): Promise<AppSummary>
+  /** Removes the app with its keys, scope links and agreements: every instance refuses it from then on. */
+  removeApp (slug: string): Promise<void>
+  /** The new key becomes current; the old one verifies for `gracePeriod` more milliseconds. */
+  rotateKey (slug: string, next: NextKey, options?: RotateKeyOptions): Promise<AppSummary>
+  /** Previous keys stop verifying now (ends a grace period early); the current key stays. */
+  revokePreviousKeys (slug: string): Promise<AppSummary>
+
+  createScope (scope: ScopeRecord): Promise<ScopeRecord>
+  listScopes (): Promise<ScopeRecord[]>
+  /** Refused (SCOPE_IN_USE) while an app requires or offers it. */
+  removeScope (slug: string): Promise<void>
+  /** Attaches a catalogued scope to an app as required or optional (moving it if it was the other). */
+  attachScope (app: string, scope: string, kind: ScopeKind): Promise<AppSummary>
+  detachScope (app: string, scope: string): Promise<AppSummary>
+
+  listAgreements (app?: string): Promise<AgreementRecord[]>
+  /** Records that the local user granted the app these of its optional scopes. */
+  grantAgreement (app: string, userId: string | number, optionalScopes?: string[]): Promise<AgreementRecord>
+  revokeAgreement (app: string, userId: string | number): Promise<void>
+
+  /** Adds or replaces a local user (its `credentials`, when given, replace its links). */
+  addUser (user: UserRecord): Promise<UserRecord>
+  /** Links a local user to its id in an app (the original's FirstPartyCredentials). */
+  linkUser (userId: string | number, app: string, externalId: string | number): Promise<UserRecord>
+  unlinkUser (userId: string | number, app: string): Promise<UserRecord>
+  /** Local users, with their credentials; with `app`, only those linked to it. */
+  listUsers (app?: string): Promise<UserRecord[]>
+}
+
 /**
  * Remembers nonces for replay protection. `remember` must be atomic: of concurrent calls with the
  * same nonce exactly one resolves `true`. Throwing means "cannot tell" and the request is refused.

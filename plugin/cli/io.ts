@@ -115,6 +115,8 @@ export function userIdArgument (value: string | undefined): string | null {
 
 export const COMMON_OPTIONS = {
   apps: { type: 'string' },
+  'database-url': { type: 'string' },
+  schema: { type: 'string' },
   'app-name': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
 } as const

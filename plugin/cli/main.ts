@@ -2,6 +2,9 @@
 /**
  * The `linked-services` command: a thin dispatcher, one file per command.
  */
+import { APPS } from './apps.js'
+import { AGREEMENTS, SCOPES, USERS } from './links.js'
+import { UnreachableError } from './admin-store.js'
 import { CliError, processIo, type CliIo, type Command, type Env } from './io.js'
 import { KEYGEN_HELP, runKeygen } from './keygen.js'
 import { runSignJwt, SIGN_JWT_HELP } from './sign-jwt.js'
@@ -19,12 +22,22 @@ const runAudit: Command = async (argv, env, io) => {
   return await runAuditCommand(argv, env, io)
 }
 
+const runImport: Command = async (argv, env, io) => {
+  const { runImportDjango } = await import('./import-django.js')
+  return await runImportDjango(argv, env, io)
+}
+
 const COMMANDS: Record<string, { run: Command, summary: string, help?: string }> = {
   'sign-jwt': { run: runSignJwt, summary: 'print a Link JWT header, as if a linked app called this service', help: SIGN_JWT_HELP },
   'sign-request': { run: runSignRequest, summary: 'print signed-request headers, as if a linked app called this service', help: SIGN_REQUEST_HELP },
   keygen: { run: runKeygen, summary: 'make a new HMAC secret or Ed25519 key pair', help: KEYGEN_HELP },
   migrate: { run: runMigrate, summary: 'create or update the PostgreSQL tables (DATABASE_URL or --database-url)' },
-  audit: { run: runAudit, summary: 'print the audit trail: audit tail|query [--app] [--since] [--outcome] [--json]' }
+  audit: { run: runAudit, summary: 'print the audit trail: audit tail|query [--app] [--since] [--outcome] [--json]' },
+  apps: { run: APPS.run, summary: 'link peer apps: add, list, show, update, rotate-key, revoke, remove', help: APPS.help },
+  scopes: { run: SCOPES.run, summary: 'the scope catalogue: add, list, remove, attach, detach', help: SCOPES.help },
+  agreements: { run: AGREEMENTS.run, summary: 'users\' agreements with apps: list, grant, revoke', help: AGREEMENTS.help },
+  users: { run: USERS.run, summary: 'local users and their ids in apps: add, list, link, unlink', help: USERS.help },
+  'import-django': { run: runImport, summary: 'copy the links of a Django service running the original into PostgreSQL' }
 }
 
 export const USAGE = `Usage: linked-services <command> [arguments] [options]
@@ -57,7 +70,7 @@ export async function main (argv: string[], env: Env = process.env, io: CliIo = 
   } catch (error) {
     if (error instanceof CliError) {
       io.stderr(`error: ${error.message}`)
-      if (error.exitCode === 2) io.stderr(`Run "linked-services ${name} --help" for usage.`)
+      if (error.exitCode === 2 && !(error instanceof UnreachableError)) io.stderr(`Run "linked-services ${name} --help" for usage.`)
       return error.exitCode
     }
     io.stderr(`error: ${(error as Error)?.message ?? String(error)}`)

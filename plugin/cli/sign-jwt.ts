@@ -4,7 +4,8 @@
  * name, signed with the key we hold for <app>). Paste it into curl to test your own routes.
  */
 import { linkAuthorizationHeader, signJwt } from '../client/sign-jwt.js'
-import { COMMON_OPTIONS, CliError, findApp, ownAppName, warnIfSelf, parseCommandArgs, readAppsFile, userIdArgument, type Command } from './io.js'
+import { COMMON_OPTIONS, CliError, parseCommandArgs, userIdArgument, type Command } from './io.js'
+import { signingApp } from './signing-app.js'
 
 export const SIGN_JWT_HELP = `Usage: linked-services sign-jwt <app> [user-id] [options]
 
@@ -15,6 +16,7 @@ on behalf of <app>'s user [user-id] (omitted: an app-level call).
 Options:
   --apps <file>         apps file (JSON: an array of apps, or { "appName", "apps": [...] });
                         default: $LINKED_SERVICES_APPS
+  --database-url <url>  or read the app from PostgreSQL (--schema <name>, default linked_services)
   --app-name <slug>     this service's name (default: "appName" of the apps file,
                         or $LINKED_SERVICES_APP_NAME)
   --expires-in <secs>   token lifetime in seconds (default 600)
@@ -33,10 +35,7 @@ export const runSignJwt: Command = async (argv, env, io) => {
     return 0
   }
   if (positionals.length > 2) throw new CliError(`unexpected arguments: ${positionals.slice(2).join(' ')}`)
-  const file = readAppsFile((values.apps as string | undefined) ?? env.LINKED_SERVICES_APPS)
-  const app = findApp(file, positionals[0])
-  const appName = ownAppName(values['app-name'] as string | undefined, file, env)
-  warnIfSelf(app, appName, io)
+  const { app, appName } = await signingApp(values, env, io, positionals[0])
   let expiresIn: number | undefined
   if (values['expires-in'] !== undefined) {
     expiresIn = Number(values['expires-in'])

@@ -11,8 +11,9 @@
  */
 import { signRequest, type QueryParams } from '../signature/sign.js'
 import {
-  COMMON_OPTIONS, CliError, findApp, ownAppName, warnIfSelf, parseCommandArgs, parseJsonArgument, readAppsFile, userIdArgument, type Command
+  COMMON_OPTIONS, CliError, parseCommandArgs, parseJsonArgument, userIdArgument, type Command
 } from './io.js'
+import { signingApp } from './signing-app.js'
 
 export const SIGN_REQUEST_HELP = `Usage: linked-services sign-request <app> [user-id] [method] [params] [body] [headers] [options]
 
@@ -31,6 +32,7 @@ Schemes:
 
 Options:
   --apps <file>        apps file (default: $LINKED_SERVICES_APPS)
+  --database-url <url> or read the app from PostgreSQL (--schema <name>, default linked_services)
   --app-name <slug>    this service's name (default: "appName" of the apps file,
                        or $LINKED_SERVICES_APP_NAME)
   --scheme <scheme>    rfc9421 or legacy (default: rfc9421 with --url, legacy without)
@@ -86,10 +88,7 @@ export const runSignRequest: Command = async (argv, env, io) => {
   }
   if (positionals.length > 6) throw new CliError(`unexpected arguments: ${positionals.slice(6).join(' ')}`)
   const [slug, user, positionalMethod, positionalParams, positionalBody, positionalHeaders] = positionals
-  const file = readAppsFile((values.apps as string | undefined) ?? env.LINKED_SERVICES_APPS)
-  const app = findApp(file, slug)
-  const appName = ownAppName(values['app-name'] as string | undefined, file, env)
-  warnIfSelf(app, appName, io)
+  const { app, appName } = await signingApp(values, env, io, slug)
   if (userIdArgument(user) !== null) throw new CliError('a signed request carries no user: leave user-id empty ("") or use sign-jwt')
 
   const method = String(values.method ?? positionalMethod ?? 'get').toUpperCase()

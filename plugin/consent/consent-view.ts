@@ -92,7 +92,7 @@ export function chosenScopes (app: ConsentApp, sent: readonly string[]): string[
   for (const slug of sent) {
     // A required scope is always held; a client that posts it changes nothing.
     if (app.required.includes(slug)) continue
-    if (!app.optional.includes(slug)) throw new ScopeNotOfferedError(JSON.stringify(slug.slice(0, 100)))
+    if (!app.optional.includes(slug)) throw new ScopeNotOfferedError(`the app does not offer the scope ${JSON.stringify(slug.slice(0, 100))}; send only the optional scopes the page shows`)
     chosen.add(slug)
   }
   return [...chosen].sort()

@@ -130,7 +130,8 @@ export const memoryStoreOptions: OptionSet = {
   schema: object({
     apps: { type: 'array', default: [], description: 'App records.' },
     agreements: { type: 'array', default: [], description: 'Agreement records.' },
-    users: { type: 'array', default: [], description: 'User records.' }
+    users: { type: 'array', default: [], description: 'User records.' },
+    scopes: { type: 'array', default: [], description: 'Scope records (slug, name, description).' }
   })
 }
 

@@ -4,10 +4,12 @@
  * request sees it. Records are copied in and out: a caller mutating its objects changes nothing.
  */
 import type {
-  AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
+  AgreementRecord, AppRecord, AppSummary, LinkedServicesAdmin, LinkedServicesStore, PreviousKey, RemoteUserProfile,
+  ScopeRecord, StoreChange, UserRecord
 } from '../../types/index.js'
 import { LEGACY_KEY_LIFETIME_MS } from '../app-defaults.js'
-import { InvalidArgumentError, RecordExistsError, RecordNotFoundError } from '../errors.js'
+import { InvalidArgumentError, RecordExistsError, RecordNotFoundError, ScopeInUseError } from '../errors.js'
+import { type AdminBackend, LinkAdmin, summarizeApp } from './admin.js'
 import { memoryStoreOptions } from '../options/schemas.js'
 import { validateOptions } from '../options/validate.js'
 import { checkAgreementRecord, checkAppRecord, checkUserRecord } from './check-record.js'
@@ -16,6 +18,8 @@ export interface MemoryStoreData {
   apps?: AppRecord[]
   agreements?: AgreementRecord[]
   users?: UserRecord[]
+  /** The scope catalogue (names and descriptions); the scopes of the apps are added to it. */
+  scopes?: ScopeRecord[]
 }
 
 type Listener = (change: StoreChange) => void
@@ -48,14 +52,19 @@ export class MemoryStore implements LinkedServicesStore {
   readonly #agreements = new Map<string, AgreementRecord>()
   readonly #users = new Map<string, UserRecord>()
   readonly #listeners = new Set<Listener>()
+  readonly #scopes = new Map<string, ScopeRecord>()
+  /** Administration: apps, keys, scopes, agreements and user links, with coded refusals. */
+  readonly admin: LinkedServicesAdmin = new LinkAdmin(this.#backend())
 
   /** Every record is checked first: a bad one throws FST_LINKED_SERVICES_INVALID_RECORD naming it and the field. */
   constructor (data: MemoryStoreData = {}) {
-    const { apps, agreements, users } = validateOptions<Required<MemoryStoreData>>(memoryStoreOptions, data)
+    const { apps, agreements, users, scopes } = validateOptions<Required<MemoryStoreData>>(memoryStoreOptions, data)
+    for (const scope of scopes) this.#scopes.set(scope.slug, { slug: scope.slug, name: scope.name ?? null, description: scope.description ?? '' })
     for (const app of apps) {
       checkAppRecord(OWNER, app)
       if (this.#apps.has(app.slug)) throw new RecordExistsError(`MemoryStore: app ${JSON.stringify(app.slug)} is listed twice`)
       this.#apps.set(app.slug, frozenCopy(app))
+      this.#catalogue(app)
     }
     for (const agreement of agreements) {
       checkAgreementRecord(OWNER, agreement)
@@ -79,10 +88,7 @@ export class MemoryStore implements LinkedServicesStore {
 
   async findUserByCredential (appSlug: string, externalId: string): Promise<UserRecord | null> {
     for (const user of this.#users.values()) {
-      // Own properties only: an app slugged `constructor` or `__proto__` matches nothing inherited.
-      const credentials = user.credentials
-      const linked = credentials != null && Object.hasOwn(credentials, appSlug) ? credentials[appSlug] : undefined
-      if (linked !== undefined && linked !== null && String(linked) === externalId) return copy(user)
+      if (linkedId(user, appSlug) === externalId) return copy(user)
     }
     return null
   }
@@ -117,6 +123,7 @@ export class MemoryStore implements LinkedServicesStore {
     checkAppRecord(OWNER, app)
     if (this.#apps.has(app.slug)) throw new RecordExistsError(`app ${app.slug}`)
     this.#apps.set(app.slug, frozenCopy(app))
+    this.#catalogue(app)
     this.#emit({ type: 'app', app: app.slug })
   }
 
@@ -129,6 +136,7 @@ export class MemoryStore implements LinkedServicesStore {
     checkAppRecord(OWNER, updated)
     deepFreeze(updated)
     this.#apps.set(slug, updated)
+    this.#catalogue(updated)
     this.#emit({ type: 'app', app: slug })
     return copy(updated)
   }
@@ -193,8 +201,85 @@ export class MemoryStore implements LinkedServicesStore {
     return user === undefined ? null : copy(user)
   }
 
-  async listApps (): Promise<AppRecord[]> {
-    return [...this.#apps.values()].map(copy)
+  /** Every app, without key material (`admin.getApp(slug, { withSecrets: true })` has the keys). */
+  async listApps (): Promise<AppSummary[]> {
+    return [...this.#apps.values()].map((app) => summarizeApp(app))
+  }
+
+  /** Everything the store holds, keys included, in the format its constructor takes (for an apps file). Not `toJSON`: logging a store must not print keys. */
+  exportData (): Required<MemoryStoreData> {
+    return copy({
+      apps: [...this.#apps.values()],
+      agreements: [...this.#agreements.values()],
+      users: [...this.#users.values()],
+      scopes: [...this.#scopes.values()]
+    })
+  }
+
+  /** The primitives of `admin`: each one synchronous, so atomic. */
+  #backend (): AdminBackend {
+    return {
+      getApp: async (slug) => await this.getApp(slug),
+      listAppSlugs: async () => [...this.#apps.keys()].sort(),
+      createApp: async (app) => { this.addApp(app) },
+      updateApp: (slug, changes) => this.updateApp(slug, changes),
+      rotateKey: (slug, next, expiresAt) => this.rotateKey(slug, next, expiresAt),
+      removeApp: (slug) => {
+        if (!this.#apps.has(slug)) return false
+        for (const [key, agreement] of this.#agreements) if (agreement.app === slug) this.#agreements.delete(key)
+        return this.removeApp(slug)
+      },
+      createScope: (scope) => {
+        if (this.#scopes.has(scope.slug)) throw new RecordExistsError(`scope ${scope.slug}`)
+        this.#scopes.set(scope.slug, copy(scope))
+      },
+      listScopes: async () => [...this.#scopes.values()].map(copy),
+      removeScope: (slug) => {
+        if (!this.#scopes.has(slug)) return false
+        const holders = [...this.#apps.values()].filter((app) => [...(app.requiredScopes ?? []), ...(app.optionalScopes ?? [])].includes(slug))
+        if (holders.length > 0) throw new ScopeInUseError(`${slug} is held by app(s) ${holders.map((app) => app.slug).join(', ')}; detach it first`)
+        this.#scopes.delete(slug)
+        return true
+      },
+      setAppScope: (slug, scope, kind) => {
+        const app = this.#apps.get(slug)
+        if (app === undefined) throw new RecordNotFoundError(`app ${slug}`)
+        if (!this.#scopes.has(scope)) throw new RecordNotFoundError(`scope ${scope} (create it first)`)
+        this.updateApp(slug, {
+          requiredScopes: withScope(app.requiredScopes, scope, kind === 'required'),
+          optionalScopes: withScope(app.optionalScopes, scope, kind === 'optional')
+        })
+      },
+      listAgreements: async (app) => [...this.#agreements.values()].filter((agreement) => app === undefined || agreement.app === app).map(copy),
+      setAgreement: (agreement) => {
+        if (!this.#users.has(String(agreement.userId))) throw new RecordNotFoundError(`user ${agreement.userId} (add the user first)`)
+        this.setAgreement(agreement)
+      },
+      removeAgreement: (app, userId) => this.removeAgreement(app, userId),
+      getUser: async (id) => await this.getUser(id),
+      addUser: (user) => { this.addUser(user) },
+      linkUser: (userId, app, externalId) => {
+        const owner = [...this.#users.values()].find((user) => String(user.id) !== String(userId) && linkedId(user, app) === String(externalId))
+        if (owner !== undefined) throw new RecordExistsError(`${app} user ${externalId} is already linked to another local user`)
+        this.linkUser(userId, app, externalId)
+      },
+      unlinkUser: (userId, app) => {
+        const user = this.#users.get(String(userId))
+        if (user === undefined || linkedId(user, app) === undefined) return false
+        const { [app]: _removed, ...rest } = user.credentials ?? {}
+        user.credentials = rest
+        this.#emit({ type: 'user', app })
+        return true
+      },
+      listUsers: async (app) => [...this.#users.values()].filter((user) => app === undefined || linkedId(user, app) !== undefined).map(copy)
+    }
+  }
+
+  /** The scopes an app names join the catalogue (as PostgresStore does). */
+  #catalogue (app: AppRecord): void {
+    for (const slug of [...(app.requiredScopes ?? []), ...(app.optionalScopes ?? [])]) {
+      if (!this.#scopes.has(slug)) this.#scopes.set(slug, { slug, name: null, description: '' })
+    }
   }
 
   #nextUserId (): number {
@@ -206,6 +291,18 @@ export class MemoryStore implements LinkedServicesStore {
   #emit (change: StoreChange): void {
     for (const listener of this.#listeners) listener(change)
   }
+}
+
+/** The user's id in the app, from own properties only (an app slugged `__proto__` matches nothing inherited). */
+function linkedId (user: UserRecord, app: string): string | undefined {
+  const credentials = user.credentials
+  const id = credentials != null && Object.hasOwn(credentials, app) ? credentials[app] : undefined
+  return id === undefined || id === null ? undefined : String(id)
+}
+
+function withScope (scopes: readonly string[] | undefined, scope: string, present: boolean): string[] {
+  const others = (scopes ?? []).filter((candidate) => candidate !== scope)
+  return present ? [...others, scope] : others
 }
 
 function agreementKey (app: string, userId: string | number): string {

@@ -17,10 +17,11 @@
  */
 import type { ClientConfig, Pool, PoolClient, PoolConfig } from 'pg'
 import type {
-  AgreementRecord, AppRecord, LinkedServicesStore, PreviousKey, RemoteUserProfile, StoreChange, UserRecord
+  AgreementRecord, AppRecord, AppSummary, LinkedServicesAdmin, LinkedServicesStore, NextKey, PreviousKey, ScopeKind, ScopeRecord, RemoteUserProfile, StoreChange, UserRecord
 } from '../../types/index.js'
 import { loadPg } from '../lazy-modules.js'
-import { InvalidArgumentError, InvalidOptionError, InvalidRecordError, RecordExistsError, RecordNotFoundError, StoreClosedError, StoreNotMigratedError } from '../errors.js'
+import { InvalidArgumentError, InvalidOptionError, InvalidRecordError, RecordExistsError, RecordNotFoundError, ScopeInUseError, StoreClosedError, StoreNotMigratedError } from '../errors.js'
+import { type AdminBackend, LinkAdmin } from './admin.js'
 import { checkAgreementRecord, checkAppRecord, checkUserRecord } from './check-record.js'
 import { postgresStoreOptions } from '../options/schemas.js'
 import { validateOptions } from '../options/validate.js'
@@ -68,17 +69,7 @@ type ValidPostgresStoreOptions = Pick<PostgresStoreOptions, 'connectionString' |
 
 export type { AppChanges } from './postgres/rows.js'
 
-export interface NextKey {
-  privateKey?: string | null
-  publicKey?: string | null
-  kid?: string
-}
-
-export interface ScopeRecord {
-  slug: string
-  name?: string | null
-  description?: string
-}
+export type { NextKey, ScopeRecord } from '../../types/index.js'
 
 type Listener = (change: StoreChange) => void
 const OWNER = 'PostgresStore'
@@ -100,6 +91,8 @@ export class PostgresStore implements LinkedServicesStore {
   /** Apps this store has answered about, most recent last (for the flush after a reconnection). */
   readonly #served = new Set<string>()
   #closed = false
+  /** Administration: apps, keys, scopes, agreements and user links; every write one transaction. */
+  readonly admin: LinkedServicesAdmin = new LinkAdmin(this.#backend())
 
   constructor (given: PostgresStoreOptions = {}) {
     const options = this.#options = validateOptions<ValidPostgresStoreOptions>(postgresStoreOptions, given)
@@ -434,10 +427,66 @@ export class PostgresStore implements LinkedServicesStore {
     return rows.length === 0 ? null : userFromRow(rows[0])
   }
 
-  async listApps (): Promise<AppRecord[]> {
-    const { rows } = await this.pool.query<{ slug: string }>(this.#sql.listAppSlugs)
-    const apps = await Promise.all(rows.map(async (row) => await this.getApp(row.slug)))
-    return apps.filter((app): app is AppRecord => app !== null)
+  /** Every app, without key material (`admin.getApp(slug, { withSecrets: true })` has the keys). */
+  async listApps (): Promise<AppSummary[]> {
+    return await this.admin.listApps()
+  }
+
+  /** The primitives of `admin` that the methods above do not already provide; each one transaction. */
+  #backend (): AdminBackend {
+    return {
+      getApp: async (slug) => await this.getApp(slug),
+      listAppSlugs: async () => (await this.pool.query<{ slug: string }>(this.#sql.listAppSlugs)).rows.map((row) => row.slug),
+      createApp: async (app) => await this.createApp(app),
+      updateApp: async (slug, changes) => await this.updateApp(slug, changes),
+      rotateKey: async (slug, next, expiresAt) => await this.rotateKey(slug, next, expiresAt),
+      removeApp: async (slug) => await this.removeApp(slug),
+      createScope: async (scope) => {
+        try {
+          await this.pool.query(this.#sql.insertScope, [scope.slug, scope.name ?? null, scope.description ?? ''])
+        } catch (error) {
+          if (isUniqueViolation(error)) throw new RecordExistsError(`scope ${scope.slug}`)
+          throw error
+        }
+      },
+      listScopes: async () => (await this.pool.query<ScopeRecord>(this.#sql.listScopes)).rows,
+      removeScope: async (slug) => await this.#transaction(async (client) => {
+        const { rows } = await client.query<{ id: string }>(this.#sql.lockScope, [slug])
+        if (rows.length === 0) return false
+        const holders = await client.query<{ slug: string }>(this.#sql.scopeHolders, [slug])
+        if (holders.rows.length > 0) {
+          throw new ScopeInUseError(`${slug} is held by app(s) ${holders.rows.map((row) => row.slug).join(', ')}; detach it first`)
+        }
+        await client.query(this.#sql.deleteScope, [rows[0].id])
+        return true
+      }),
+      setAppScope: async (slug, scope, kind) => await this.#transaction(async (client) => {
+        const app = await this.#lockApp(client, slug)
+        const { rows } = await client.query<{ id: string }>(this.#sql.lockScope, [scope])
+        if (rows.length === 0) throw new RecordNotFoundError(`scope ${scope} (create it first)`)
+        for (const table of ['app_required_scopes', 'app_optional_scopes'] as const) {
+          await client.query(this.#sql.detachScope(table), [app.id, rows[0].id])
+        }
+        if (kind !== null) await client.query(this.#sql.attachScope(scopeTable(kind)), [app.id, rows[0].id])
+        await this.#notify(client, { type: 'app', app: slug })
+      }),
+      listAgreements: async (app) => {
+        const { rows } = await this.pool.query<{ app: string, user_id: string, agreement_version: number, optional_scopes: string[] }>(
+          this.#sql.listAgreements, [app ?? null])
+        return rows.map((row) => ({ app: row.app, userId: userIdOut(row.user_id), optionalScopes: row.optional_scopes, agreementVersion: row.agreement_version }))
+      },
+      setAgreement: async (agreement) => { await this.setAgreement(agreement) },
+      removeAgreement: async (app, userId) => await this.removeAgreement(app, userId),
+      getUser: async (id) => await this.getUser(id),
+      addUser: async (user) => { await this.addUser(user) },
+      linkUser: async (userId, app, externalId) => { await this.linkUser(userId, app, externalId) },
+      unlinkUser: async (userId, app) => await this.#transaction(async (client) => {
+        const { rows } = await client.query(this.#sql.deleteCredential, [userIdIn(userId), app])
+        await this.#notify(client, { type: 'user', app })
+        return rows.length > 0
+      }),
+      listUsers: async (app) => (await this.pool.query<UserRow>(this.#sql.listUsers, [app ?? null])).rows.map(userFromRow)
+    }
   }
 
   // Internals.
@@ -533,4 +582,8 @@ export class PostgresStore implements LinkedServicesStore {
     this.#served.clear()
     if (listener !== null) await listener.stop()
   }
+}
+
+function scopeTable (kind: ScopeKind): ScopeTable {
+  return kind === 'required' ? 'app_required_scopes' : 'app_optional_scopes'
 }

@@ -6,7 +6,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { AgreementRecord, AppRecord, LinkedServicesStore, StoreChange, UserRecord } from '../../plugin/index.js'
+import type { AgreementRecord, AppRecord, LinkedServicesAdmin, LinkedServicesStore, StoreChange, UserRecord } from '../../types/index.js'
 import { hmacKeyHex } from './keys.js'
 
 export interface SeedData {
@@ -20,6 +20,8 @@ export interface ContractStore {
   /** Change an app's key through the store's admin API (for the change feed check), if it has one. */
   updateAppKey?: (slug: string, privateKey: string) => Promise<void> | void
   cleanup?: () => Promise<void>
+  /** The store's admin interface (`store.admin`), when it has one. */
+  admin?: LinkedServicesAdmin
 }
 
 export type MakeStore = (data: SeedData) => Promise<ContractStore>
@@ -189,6 +191,140 @@ export function runStoreContract (name: string, makeStore: MakeStore, options: {
       } finally {
         unsubscribe()
       }
+    })
+  })
+
+  runAdminContract(name, withStore, skip)
+}
+
+const code = (slug: string) => ({ code: `FST_LINKED_SERVICES_${slug}` })
+
+function runAdminContract (name: string, withStore: (fn: (store: ContractStore, data: SeedData) => Promise<void>) => Promise<void>, skip: string | false): void {
+  test(`${name} admin: apps are created, read, listed, updated and removed; reads hold no key material`, { skip }, async () => {
+    await withStore(async ({ store, admin }, data) => {
+      assert.ok(admin !== undefined)
+      const secret = hmacKeyHex(64)
+      const created = await admin.createApp({ slug: 'gamma', algorithm: 'HMAC_SHA512', privateKey: secret, kid: 'k1', optionalScopes: ['read:user'] })
+      assert.deepEqual(created.keys, [{ kid: 'k1', algorithm: 'HMAC_SHA512', expiresAt: null }])
+      assert.deepEqual(created.optionalScopes, ['read:user'])
+      const everything = JSON.stringify([created, await admin.getApp('gamma'), await admin.listApps(), await (store as { listApps?: () => Promise<unknown> }).listApps?.()])
+      for (const key of [secret, data.apps[0].privateKey, data.apps[1].privateKey]) assert.ok(!everything.includes(String(key)), 'no key in admin reads')
+      assert.doesNotMatch(everything, /privateKey|publicKey/)
+      assert.equal((await admin.getApp('gamma', { withSecrets: true })).privateKey, secret, 'asked for explicitly')
+      assert.deepEqual((await admin.listApps()).map((app) => app.slug), ['alpha', 'beta', 'gamma'])
+      assert.equal((await admin.updateApp('gamma', { name: 'Gamma', requireAnAgreement: false })).name, 'Gamma')
+      assert.equal((await store.getApp('gamma'))?.requireAnAgreement, false)
+
+      await assert.rejects(admin.createApp({ slug: 'gamma', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32) }), code('RECORD_EXISTS'))
+      await assert.rejects(admin.createApp({ slug: 'bad slug', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32) }), code('INVALID_RECORD'))
+      await assert.rejects(admin.createApp({ slug: 'weak', algorithm: 'HMAC_SHA256', privateKey: 'abcd' }), code('INVALID_RECORD'))
+      await assert.rejects(admin.getApp('ghost'), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.getApp('../x'), code('INVALID_RECORD'))
+      await assert.rejects(admin.updateApp('ghost', { name: 'x' }), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.updateApp('gamma', { slug: 'x' } as never), code('INVALID_ARGUMENT'))
+
+      await admin.removeApp('alpha')
+      assert.equal(await store.getApp('alpha'), null)
+      assert.equal(await store.getAgreement('alpha', '1'), null, 'its agreements go with it')
+      await assert.rejects(admin.removeApp('alpha'), code('RECORD_NOT_FOUND'))
+      assert.ok(await admin.createApp({ slug: 'alpha', algorithm: 'HMAC_SHA256', privateKey: hmacKeyHex(32) }), 'the slug can be taken again')
+    })
+  })
+
+  test(`${name} admin: rotateKey keeps the old key for the grace period; gracePeriod 0 and revokePreviousKeys end it now`, { skip }, async () => {
+    await withStore(async ({ store, admin }, data) => {
+      assert.ok(admin !== undefined)
+      const oldKey = String(data.apps[0].privateKey)
+      const next = hmacKeyHex(64)
+      const before = Date.now()
+      const rotated = await admin.rotateKey('alpha', { privateKey: next, kid: 'k2' }, { gracePeriod: 60_000 })
+      assert.equal(rotated.keys.length, 2)
+      assert.equal(rotated.keys[0].kid, 'k2')
+      const expiresAt = rotated.keys[1].expiresAt?.getTime() ?? 0
+      assert.ok(expiresAt >= before + 60_000 && expiresAt <= Date.now() + 60_000, 'expires a grace period from now')
+      const app = await store.getApp('alpha')
+      assert.equal(app?.privateKey, next)
+      assert.deepEqual(app?.previousKeys?.map((key) => key.privateKey), [oldKey], 'the old key still verifies')
+
+      const third = hmacKeyHex(64)
+      await admin.rotateKey('alpha', { privateKey: third }, { gracePeriod: 0 })
+      const verifying = async () => ((await store.getApp('alpha'))?.previousKeys ?? [])
+        .filter((key) => new Date(key.expiresAt).getTime() > Date.now()).map((key) => key.privateKey)
+      assert.deepEqual(await verifying(), [oldKey], 'no grace: the replaced key stops verifying at once')
+      const revoked = await admin.revokePreviousKeys('alpha')
+      assert.equal(revoked.keys.length, 1)
+      assert.deepEqual(await verifying(), [])
+      await assert.rejects(admin.rotateKey('ghost', { privateKey: next }), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.rotateKey('alpha', { privateKey: 'abcd' }), code('INVALID_RECORD'))
+      await assert.rejects(admin.rotateKey('alpha', { privateKey: next }, { gracePeriod: -1 }), code('INVALID_ARGUMENT'))
+      assert.equal((await store.getApp('alpha'))?.privateKey, third, 'a refused rotation changes nothing')
+    })
+  })
+
+  test(`${name} admin: scopes are catalogued, attached as required or optional, detached, and removed only when unused`, { skip }, async () => {
+    await withStore(async ({ store, admin }) => {
+      assert.ok(admin !== undefined)
+      assert.deepEqual(await admin.createScope({ slug: 'read:billing', name: 'Billing', description: 'Read invoices' }),
+        { slug: 'read:billing', name: 'Billing', description: 'Read invoices' })
+      await assert.rejects(admin.createScope({ slug: 'read:billing' }), code('RECORD_EXISTS'))
+      await assert.rejects(admin.createScope({ slug: 'has space' }), code('INVALID_RECORD'))
+      const slugs = (await admin.listScopes()).map((scope) => scope.slug)
+      for (const slug of ['read:billing', 'read:user', 'webhook', 'write:user']) assert.ok(slugs.includes(slug), slug)
+
+      assert.deepEqual((await admin.attachScope('beta', 'read:billing', 'required')).requiredScopes, ['read:billing'])
+      assert.deepEqual((await store.getApp('beta'))?.requiredScopes, ['read:billing'])
+      const moved = await admin.attachScope('beta', 'read:billing', 'optional')
+      assert.deepEqual([moved.requiredScopes, moved.optionalScopes], [[], ['read:billing']])
+      await assert.rejects(admin.attachScope('beta', 'nope', 'required'), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.attachScope('ghost', 'read:billing', 'required'), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.attachScope('beta', 'read:billing', 'maybe' as never), code('INVALID_ARGUMENT'))
+
+      await assert.rejects(admin.removeScope('read:billing'), code('SCOPE_IN_USE'))
+      assert.deepEqual((await admin.detachScope('beta', 'read:billing')).optionalScopes, [])
+      await assert.rejects(admin.detachScope('beta', 'read:billing'), code('SCOPE_NOT_OFFERED'))
+      await admin.removeScope('read:billing')
+      await assert.rejects(admin.removeScope('read:billing'), code('RECORD_NOT_FOUND'))
+      assert.ok(!(await admin.listScopes()).some((scope) => scope.slug === 'read:billing'))
+    })
+  })
+
+  test(`${name} admin: agreements are granted with offered optional scopes only, listed and revoked`, { skip }, async () => {
+    await withStore(async ({ store, admin }) => {
+      assert.ok(admin !== undefined)
+      const granted = await admin.grantAgreement('alpha', 2, ['webhook'])
+      assert.deepEqual(granted, { app: 'alpha', userId: 2, optionalScopes: ['webhook'], agreementVersion: 2 })
+      assert.deepEqual((await store.getAgreement('alpha', '2'))?.optionalScopes, ['webhook'])
+      await assert.rejects(admin.grantAgreement('alpha', 2, ['read:user']), code('SCOPE_NOT_OFFERED'), 'a required scope is not an optional one')
+      await assert.rejects(admin.grantAgreement('alpha', 2, ['admin']), code('SCOPE_NOT_OFFERED'))
+      await assert.rejects(admin.grantAgreement('alpha', 404, []), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.grantAgreement('ghost', 2, []), code('RECORD_NOT_FOUND'))
+      assert.deepEqual((await admin.listAgreements('alpha')).map((agreement) => String(agreement.userId)).sort(), ['1', '2'])
+      assert.deepEqual(await admin.listAgreements('beta'), [])
+      assert.equal((await admin.listAgreements()).length, 2)
+      await admin.revokeAgreement('alpha', 2)
+      assert.equal(await store.getAgreement('alpha', '2'), null)
+      await assert.rejects(admin.revokeAgreement('alpha', 2), code('RECORD_NOT_FOUND'))
+    })
+  })
+
+  test(`${name} admin: users are added, linked to an app, listed per app and unlinked`, { skip }, async () => {
+    await withStore(async ({ store, admin }) => {
+      assert.ok(admin !== undefined)
+      const added = await admin.addUser({ id: 3, username: 'ann', email: 'ann@example.com' })
+      assert.equal(String(added.id), '3')
+      const linked = await admin.linkUser(3, 'beta', 'b-3')
+      assert.equal(String(linked.credentials?.beta), 'b-3')
+      assert.equal(String((await store.findUserByCredential('beta', 'b-3'))?.id), '3')
+      await assert.rejects(admin.linkUser(3, 'ghost', 'x'), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.linkUser(404, 'beta', 'x'), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.linkUser(3, 'beta', '77'), code('RECORD_EXISTS'), '77 is john\'s id in beta')
+      assert.deepEqual((await admin.listUsers('beta')).map((user) => String(user.id)).sort(), ['2', '3'])
+      assert.equal((await admin.listUsers()).length, 3)
+      const unlinked = await admin.unlinkUser(3, 'beta')
+      assert.equal(unlinked.credentials?.beta, undefined)
+      assert.equal(await store.findUserByCredential('beta', 'b-3'), null)
+      await assert.rejects(admin.unlinkUser(3, 'beta'), code('RECORD_NOT_FOUND'))
+      await assert.rejects(admin.unlinkUser(404, 'beta'), code('RECORD_NOT_FOUND'))
     })
   })
 }

@@ -9,7 +9,7 @@ export class UncheckedStore implements LinkedServicesStore {
   readonly #data: Required<MemoryStoreData>
 
   constructor (data: MemoryStoreData = {}) {
-    this.#data = { apps: data.apps ?? [], agreements: data.agreements ?? [], users: data.users ?? [] }
+    this.#data = { apps: data.apps ?? [], agreements: data.agreements ?? [], users: data.users ?? [], scopes: data.scopes ?? [] }
   }
 
   async getApp (slug: string): Promise<AppRecord | null> {

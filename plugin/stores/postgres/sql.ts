@@ -90,6 +90,29 @@ export function buildSql (schema: string) {
     clearAgreementScopes: `DELETE FROM ${s}.agreement_optional_scopes WHERE agreement_id = $1`,
     addAgreementScopes: `INSERT INTO ${s}.agreement_optional_scopes (agreement_id, scope_id)
       SELECT $1, sc.id FROM ${s}.scopes sc WHERE sc.slug = ANY ($2::text[]) ON CONFLICT DO NOTHING`,
+    /** $1 app slug, or null for every app. */
+    listAgreements: `SELECT a.slug AS app, g.user_id, g.agreement_version,
+        ARRAY(SELECT sc.slug FROM ${s}.agreement_optional_scopes o JOIN ${s}.scopes sc ON sc.id = o.scope_id
+          WHERE o.agreement_id = g.id ORDER BY sc.slug) AS optional_scopes
+      FROM ${s}.agreements g JOIN ${s}.apps a ON a.id = g.app_id WHERE $1::text IS NULL OR a.slug = $1
+      ORDER BY a.slug, g.user_id`,
+    /** $1 app slug, or null for every user. */
+    listUsers: `SELECT ${userColumns} FROM ${s}.users u
+      WHERE $1::text IS NULL OR EXISTS (SELECT 1 FROM ${s}.credentials c WHERE c.user_id = u.id AND c.app_slug = $1) ORDER BY u.id`,
+    /** $1 user id, $2 app slug. */
+    deleteCredential: `DELETE FROM ${s}.credentials WHERE user_id = $1 AND app_slug = $2 RETURNING app_slug`,
+    listScopes: `SELECT slug, name, description FROM ${s}.scopes ORDER BY slug`,
+    /** $1 slug, $2 name, $3 description. */
+    insertScope: `INSERT INTO ${s}.scopes (slug, name, description) VALUES ($1, $2, $3)`,
+    /** $1 scope slug: the apps that require or offer it (locks the scope row). */
+    scopeHolders: `SELECT a.slug FROM ${s}.scopes sc
+        JOIN (SELECT app_id, scope_id FROM ${s}.app_required_scopes UNION SELECT app_id, scope_id FROM ${s}.app_optional_scopes) t ON t.scope_id = sc.id
+        JOIN ${s}.apps a ON a.id = t.app_id WHERE sc.slug = $1 ORDER BY a.slug`,
+    lockScope: `SELECT id FROM ${s}.scopes WHERE slug = $1 FOR UPDATE`,
+    deleteScope: `DELETE FROM ${s}.scopes WHERE id = $1`,
+    /** $1 app id, $2 scope id. */
+    detachScope: (table: ScopeTable) => `DELETE FROM ${s}.${table} WHERE app_id = $1 AND scope_id = $2`,
+    attachScope: (table: ScopeTable) => `INSERT INTO ${s}.${table} (app_id, scope_id) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
     deleteAgreement: `DELETE FROM ${s}.agreements g USING ${s}.apps a WHERE a.id = g.app_id AND a.slug = $1 AND g.user_id = $2 RETURNING g.id`
   }
 }
