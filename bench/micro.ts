@@ -101,7 +101,9 @@ async function scopeHook (options: Record<string, unknown>, prefillNonces = 0): 
   await app.register(linkedServices, { appName: APP_NAME, store: new MemoryStore({ apps: benchApps() }), ...options })
   // Fill the nonce store to its bound with nonces already expired: every new nonce then evicts
   // one (the steady state of a busy server), without raising the replay floor.
-  for (let i = 0; i < prefillNonces; i++) await app.linkedServices.nonceStore.remember(`prefill-${i}`, 1)
+  // In the signer's own partition: the store evicts the heaviest app's oldest nonces, and these
+  // (expired) are the signer's oldest, so no live nonce is evicted and no floor rises.
+  for (let i = 0; i < prefillNonces; i++) await app.linkedServices.nonceStore.remember(`prefill-${i}`, 1, SIGNER_HMAC)
   if (prefillNonces > 0) await new Promise((resolve) => setTimeout(resolve, 5))
   return app.scope([ROUTE_SCOPE])
 }
