@@ -72,14 +72,15 @@ async function main (count: number): Promise<MemoryResults> {
   await app.register(linkedServices, { appName: APP_NAME, store: new MemoryStore({ apps: benchApps() }) })
   const hook = app.scope([ROUTE_SCOPE])
   const reply = { header () { return this } } as unknown as FastifyReply
-  const log = { error () {} }
+  const log = { error () {}, warn () {}, info () {} }
 
   const tokens = await flood(count, 10_000, async (i) => {
     const jwt = signJwt({ appName: CALLER, app: TARGET_HMAC, sub: '', expiresIn: 3600, claims: { jti: String(i) } })
     const authorization = `Link App=${CALLER},Token=${jwt}`
     for (let twice = 0; twice < 2; twice++) {
-      const request = { headers: { authorization }, raw: { rawHeaders: ['Authorization', authorization] }, log, app: null, token: null }
+      const request = { headers: { authorization }, raw: { rawHeaders: ['Authorization', authorization] }, log, server: { log }, routeOptions: { url: '/' }, app: null, token: null }
       await hook.call(app, request as unknown as FastifyRequest, reply)
+      if (request.app === null) throw new Error(`token ${i} was refused`)
     }
   })
 
@@ -102,10 +103,10 @@ async function cachedApps (apps: number): Promise<MemoryResults['perCachedApp']>
   await app.register(linkedServices, { appName: APP_NAME, store: new MemoryStore({ apps: records }) })
   const hook = app.scope([growthScope(0)])
   const reply = { header () { return this } } as unknown as FastifyReply
-  const log = { error () {} }
+  const log = { error () {}, warn () {}, info () {} }
   const requests = records.map((record) => {
     const authorization = `Link App=${record.slug},Token=${signJwt({ appName: record.slug, app: TARGET_HMAC, sub: '', expiresIn: 3600 })}`
-    return { headers: { authorization }, raw: { rawHeaders: ['Authorization', authorization] }, log, app: null, token: null }
+    return { headers: { authorization }, raw: { rawHeaders: ['Authorization', authorization] }, log, server: { log }, routeOptions: { url: '/' }, app: null, token: null }
   })
   const before = heapAfterGc()
   for (const request of requests) await hook.call(app, request as unknown as FastifyRequest, reply)
