@@ -13,6 +13,8 @@
  * - User (Django's)                          -> users (owned by the plugin; `extra` jsonb for more fields)
  * - FirstPartyCredentials.app {slug: id}     -> credentials (user_id, app_slug, external_id text)
  * - (new here) the scope hook's decisions    -> audit_events (written by PostgresAuditSink)
+ * - FirstPartyWebhookLog (received events)   -> webhook_log (idempotent on app, user, external id, type)
+ * - (new here) events to send                -> webhook_outbox (delivered by pg-boss jobs)
  */
 import { quoteIdentifier } from './identifiers.js'
 
@@ -142,6 +144,53 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         )`,
         `CREATE INDEX audit_events_at ON ${s}.audit_events (at)`,
         `CREATE INDEX audit_events_app_at ON ${s}.audit_events (app, at)`
+      ]
+    }
+  },
+  {
+    version: 3,
+    name: 'webhook receive log and outbox',
+    statements: (schema: string) => {
+      const s = quoteIdentifier(schema)
+      // No foreign keys to apps: an event outlives a removed app (the CLI can still show it).
+      return [
+        `CREATE TABLE ${s}.webhook_log (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          app text NOT NULL CHECK (length(app) BETWEEN 1 AND 100),
+          user_id text CHECK (length(user_id) BETWEEN 1 AND 256),
+          external_id text CHECK (length(external_id) BETWEEN 1 AND 100),
+          type text NOT NULL CHECK (length(type) BETWEEN 1 AND 100),
+          data jsonb,
+          status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'error')),
+          attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+          last_error text,
+          next_attempt_at timestamptz,
+          received_at timestamptz NOT NULL DEFAULT now(),
+          updated_at timestamptz NOT NULL DEFAULT now()
+        )`,
+        // The original's get-or-create key (app, user, external id, type). An expression, not
+        // NULLS NOT DISTINCT, so that PostgreSQL before 15 takes it; an event without an id is
+        // appended, never matched.
+        `CREATE UNIQUE INDEX webhook_log_event ON ${s}.webhook_log (app, (coalesce(user_id, '')), external_id, type)
+          WHERE external_id IS NOT NULL`,
+        `CREATE INDEX webhook_log_status ON ${s}.webhook_log (status, updated_at)`,
+        `CREATE TABLE ${s}.webhook_outbox (
+          id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+          app text NOT NULL CHECK (length(app) BETWEEN 1 AND 100),
+          user_id text CHECK (length(user_id) BETWEEN 1 AND 256),
+          type text NOT NULL CHECK (length(type) BETWEEN 1 AND 100),
+          data jsonb,
+          status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'delivered', 'dead')),
+          attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+          last_error text,
+          last_status_code integer,
+          next_attempt_at timestamptz,
+          delivered_at timestamptz,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          updated_at timestamptz NOT NULL DEFAULT now()
+        )`,
+        `CREATE INDEX webhook_outbox_status ON ${s}.webhook_outbox (status, updated_at)`,
+        `CREATE INDEX webhook_outbox_app_status ON ${s}.webhook_outbox (app, status)`
       ]
     }
   }
