@@ -101,3 +101,10 @@ export function isLinkedServicesError (error: unknown): error is LinkedServicesE
 // The consent page (fastify-linked-services' consent plugin); it also uses ScopeNotOfferedError.
 export const ConsentFormInvalidError = define('consent-form-invalid', 403, 'Forbidden: the consent form %s; reload the page and send it again')
 export const ConsentFormMalformedError = define('consent-form-malformed', 400, 'Bad request: the consent form is not a urlencoded form of at most %s bytes')
+
+// Webhooks, the receiving half (receive/, the webhooks plugin): refused requests, a log that
+// cannot be written, and a handler's final refusal of an event.
+export const ReceivedWebhookInvalidError = define('received-webhook-invalid', 400, 'Bad request: %s; nothing of this request was stored, fix the event and send the request again')
+export const ReceivedWebhookTooLargeError = define('received-webhook-too-large', 413, 'Payload too large: %s; nothing was stored, send the events in smaller requests')
+export const ReceivedWebhookUnavailableError = define('received-webhook-unavailable', 503, 'Service unavailable: the webhook log could not store the events (nothing was stored); send them again later')
+export const WebhookUnprocessableError = define('webhook-unprocessable', 422, 'The webhook cannot be processed: %s')
