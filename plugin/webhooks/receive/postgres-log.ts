@@ -67,7 +67,7 @@ export class PostgresReceiveLog implements ReceiveLog {
 
   async record (app: string, userId: string | null, events: readonly IncomingEvent[]): Promise<number> {
     if (events.length === 0) return 0
-    const ids = await this.#transaction(async (client) => {
+    const queued = await this.#transaction(async (client) => {
       const { rows } = await client.query<{ id: string }>(this.#sql.record, [
         app, userId,
         events.map((event) => event.externalId),
@@ -77,8 +77,8 @@ export class PostgresReceiveLog implements ReceiveLog {
       for (const row of rows) await this.#jobs.enqueue(RECEIVE_QUEUE, { id: Number(row.id), attempt: 1 }, { db: client as SqlClient })
       return rows.length
     })
-    if (ids > 0) this.#jobs.wake(RECEIVE_QUEUE)
-    return ids
+    if (queued > 0) this.#jobs.wake(RECEIVE_QUEUE)
+    return queued
   }
 
   async load (id: number): Promise<LoadedEvent | null> {
@@ -139,6 +139,10 @@ export class PostgresReceiveLog implements ReceiveLog {
   async #transaction<T> (work: (client: PoolClient) => Promise<T>): Promise<T> {
     const client = await this.pool.connect()
     let broken = false
+    // A connection lost while checked out is reported as an 'error' event too (the query rejects
+    // as well): unheard, it would crash the process.
+    const lost = (): void => { broken = true }
+    client.on('error', lost)
     try {
       await client.query('BEGIN')
       const result = await work(client)
@@ -148,6 +152,7 @@ export class PostgresReceiveLog implements ReceiveLog {
       await client.query('ROLLBACK').catch(() => { broken = true })
       throw error
     } finally {
+      client.off('error', lost)
       client.release(broken)
     }
   }

@@ -1,0 +1,230 @@
+/**
+ * The webhook receiver on PostgresStore (table webhook_log, jobs on pg-boss): idempotency under
+ * concurrent redeliveries, all or nothing per request (a bad event, a failure in the middle of
+ * the transaction), 204 only once durable, 503 while the database is down and recovery after,
+ * handlers retried to a final error, and the built-in user events on the database.
+ * Skipped with a message when PostgreSQL does not answer; fails under CI.
+ */
+import { after, before, describe, test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { FastifyInstance } from 'fastify'
+import { PostgresStore } from '../plugin/stores/postgres-store.js'
+import type { AppRecord } from '../plugin/index.js'
+import type { JobQueue } from '../plugin/webhooks/jobs/job-queue.js'
+import { PgBossJobs } from '../plugin/webhooks/jobs/pg-boss-jobs.js'
+import { PostgresReceiveLog } from '../plugin/webhooks/receive/postgres-log.js'
+import type { ReceivingBackend } from '../plugin/webhooks/backends/backend.js'
+import { DATABASE_URL, dropSchema, servicesSkipSync, TcpProxy, throughPort, uniqueSchema } from './helpers/services.js'
+import { callerApp, PATH, post, receiver, until } from './webhooks-receive-helpers.js'
+
+const skip = servicesSkipSync({ postgres: true })
+const schemas: string[] = []
+const closers: Array<() => Promise<unknown>> = []
+
+async function freshStore (connectionString = DATABASE_URL, schema = uniqueSchema('whr')): Promise<PostgresStore> {
+  if (!schemas.includes(schema)) schemas.push(schema)
+  const store = new PostgresStore({ connectionString, schema })
+  closers.push(async () => await store.close())
+  await store.migrate()
+  return store
+}
+
+async function rowCount (store: PostgresStore, where = 'true', values: unknown[] = []): Promise<number> {
+  const { rows } = await store.pool.query(`SELECT count(*)::int AS n FROM "${store.schema}".webhook_log WHERE ${where}`, values)
+  return rows[0].n
+}
+
+after(async () => {
+  for (const close of closers.reverse()) await close().catch(() => {})
+  if (skip === false) {
+    for (const schema of schemas) {
+      await dropSchema(`${schema}_jobs`)
+      await dropSchema(schema)
+    }
+  }
+})
+
+describe('webhook receiver on PostgreSQL', { skip }, () => {
+  let store: PostgresStore
+  let app: FastifyInstance
+  let peer: AppRecord
+  const seen: Array<{ type: string, data: unknown }> = []
+  let failures = 0
+
+  before(async () => {
+    store = await freshStore()
+    peer = callerApp('peer')
+    await store.admin.createApp(peer)
+    app = await receiver(store, {
+      receive: { path: PATH },
+      processing: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 },
+      handlers: {
+        seen: async (event) => { seen.push({ type: event.type, data: event.data }) },
+        race: async () => {},
+        batch: async () => {},
+        failing: async () => { failures++; throw new Error(`failure ${failures}`) }
+      }
+    })
+    closers.push(async () => await app.close())
+  })
+
+  test('one event: 204 once the row is committed; the handler runs from the log (pg-boss) and the row ends done', async () => {
+    const response = await post(app, peer, { id: 1, type: 'seen', data: { v: 1 } })
+    assert.equal(response.statusCode, 204)
+    // Committed before the answer: another connection sees it at once.
+    assert.equal(await rowCount(store, 'external_id = $1 AND type = $2', ['1', 'seen']), 1)
+    await until(async () => (await app.webhooks.received.list({ type: 'seen' }))[0]?.status === 'done')
+    const [row] = await app.webhooks.received.list({ type: 'seen' })
+    assert.equal(row.app, 'peer')
+    assert.equal(row.externalId, '1')
+    assert.equal(row.attempts, 1)
+    assert.deepEqual(seen, [{ type: 'seen', data: { v: 1 } }])
+  })
+
+  test('redeliveries: the same data changes nothing; new data updates the row, back to pending, and the handler sees it', async () => {
+    const before = (await app.webhooks.received.list({ type: 'seen' }))[0]
+    assert.equal((await post(app, peer, { id: 1, type: 'seen', data: { v: 1 } })).statusCode, 204)
+    const same = await app.webhooks.received.get(before.id)
+    assert.deepEqual(same?.updatedAt, before.updatedAt)
+    assert.equal(same?.status, 'done')
+    assert.equal((await post(app, peer, { id: 1, type: 'seen', data: { v: 2 } })).statusCode, 204)
+    await until(() => seen.length === 2)
+    await until(async () => (await app.webhooks.received.get(before.id))?.status === 'done')
+    assert.deepEqual(seen[1], { type: 'seen', data: { v: 2 } })
+    assert.equal(await rowCount(store, 'type = $1', ['seen']), 1, 'never a second row')
+  })
+
+  test('concurrent redeliveries of one event, and overlapping batches in any order: one row per event, no deadlock', async () => {
+    const copies = await Promise.all(Array.from({ length: 20 }, async (_, index) =>
+      await post(app, peer, { id: 'same', type: 'race', data: { copy: index % 2 } })))
+    assert.deepEqual([...new Set(copies.map((response) => response.statusCode))], [204])
+    assert.equal(await rowCount(store, 'type = $1', ['race']), 1)
+    const ids = Array.from({ length: 30 }, (_, index) => index)
+    const batches = await Promise.all(Array.from({ length: 8 }, async (_, index) => {
+      const order = index % 2 === 0 ? ids : [...ids].reverse()
+      return await post(app, peer, order.map((id) => ({ id, type: 'batch', data: { from: index } })))
+    }))
+    assert.deepEqual([...new Set(batches.map((response) => response.statusCode))], [204])
+    assert.equal(await rowCount(store, 'type = $1', ['batch']), 30)
+  })
+
+  test('a malformed event: 400 naming it, nothing of the request stored', async () => {
+    const response = await post(app, peer, [{ id: 100, type: 'aon' }, { id: 101, type: 'aon' }, { id: 102, type: 'aon' }, { id: [1], type: 'aon' }])
+    assert.equal(response.statusCode, 400)
+    assert.match(response.json().message, /events\[3\]\.id must be an integer or a string/)
+    assert.equal(await rowCount(store, 'type = $1', ['aon']), 0)
+  })
+
+  test('a handler that keeps failing: retried with backoff, then error with 3 attempts and the last error', async () => {
+    await post(app, peer, { id: 1, type: 'failing' })
+    await until(async () => (await app.webhooks.received.list({ type: 'failing' }))[0]?.status === 'error')
+    const [row] = await app.webhooks.received.list({ type: 'failing' })
+    assert.equal(row.attempts, 3)
+    assert.equal(row.lastError, 'Error: failure 3')
+    assert.equal(failures, 3)
+  })
+
+  test('no handler: error at once; on() then retry: done', async () => {
+    await post(app, peer, { id: 1, type: 'later', data: { n: 1 } })
+    await until(async () => (await app.webhooks.received.list({ type: 'later' }))[0]?.status === 'error')
+    const [row] = await app.webhooks.received.list({ type: 'later' })
+    assert.equal(row.lastError, 'no handler for type later')
+    const handled: unknown[] = []
+    app.webhooks.on('later', async (event) => { handled.push(event.data) })
+    assert.equal(await app.webhooks.received.retry({ app: 'peer' }), 2, 'the failed rows of the app: "later" and "failing"')
+    await until(async () => (await app.webhooks.received.get(row.id))?.status === 'done')
+    assert.deepEqual(handled, [{ n: 1 }])
+    const counts = await app.webhooks.received.counts({ app: 'peer' })
+    assert.equal(counts.pending + counts.done + counts.error, await rowCount(store))
+  })
+
+  test('built-in user.created on PostgresStore: the user with that email is linked, not duplicated; user.updated renames', async () => {
+    await store.admin.addUser({ id: 900, username: 'bea', email: 'bea@example.com', first_name: 'Bea', last_name: 'Old' })
+    await post(app, peer, { id: 1, type: 'user.created', data: { id: 61, email: 'BEA@example.com', first_name: 'Bea', last_name: 'Old' } })
+    await until(async () => (await app.webhooks.received.list({ type: 'user.created' }))[0]?.status === 'done')
+    const linked = await store.findUserByCredential('peer', '61')
+    assert.equal(linked?.id, 900)
+    await post(app, peer, { id: 2, type: 'user.updated', data: { id: 61, email: 'bea@example.com', first_name: 'Beatriz', last_name: 'New' } })
+    await until(async () => (await app.webhooks.received.list({ type: 'user.updated' }))[0]?.status === 'done')
+    const renamed = await store.findUserByCredential('peer', '61')
+    assert.equal(renamed?.first_name, 'Beatriz')
+    assert.equal(renamed?.last_name, 'New')
+    await post(app, peer, { id: 3, type: 'user.created', data: { id: 62, email: 'carl@example.com', first_name: 'Carl', last_name: 'C' } })
+    await until(async () => (await store.findUserByCredential('peer', '62')) !== null)
+    const users = await store.admin.listUsers()
+    assert.equal(users.filter((user) => user.email === 'bea@example.com').length, 1)
+    assert.equal(users.length, 2)
+  })
+})
+
+describe('webhook receiver on PostgreSQL: failures', { skip }, () => {
+  test('a failure in the middle of the transaction (the third event\'s job cannot be enqueued): 503, nothing of the request stored', async () => {
+    const store = await freshStore()
+    const peer = callerApp('peer')
+    await store.admin.createApp(peer)
+    const real = new PgBossJobs({ pool: store.pool, schema: store.schema })
+    let enqueued = 0
+    let failAt = 0
+    const jobs: JobQueue = {
+      kind: real.kind,
+      start: async () => { await real.start() },
+      stop: async (timeout) => { await real.stop(timeout) },
+      work: async (queue, handler, options) => { await real.work(queue, handler, options) },
+      wake: (queue) => { real.wake(queue) },
+      enqueue: async (queue, job, options) => {
+        if (++enqueued === failAt) throw new Error('the database went away')
+        await real.enqueue(queue, job, options)
+      }
+    }
+    const backend: ReceivingBackend = {
+      kind: 'postgres',
+      jobs,
+      received: new PostgresReceiveLog({ pool: store.pool, schema: store.schema, jobs }),
+      start: async () => { await jobs.start() },
+      stop: async () => { await jobs.stop() }
+    }
+    const app = await receiver(store, { receive: { path: PATH }, backend: backend as never })
+    closers.push(async () => await app.close())
+    failAt = 3
+    const response = await post(app, peer, [1, 2, 3, 4].map((id) => ({ id, type: 'mid', data: { id } })))
+    assert.equal(response.statusCode, 503)
+    assert.equal(response.json().code, 'FST_LINKED_SERVICES_RECEIVED_WEBHOOK_UNAVAILABLE')
+    assert.doesNotMatch(response.body, /went away/, 'the cause is logged, not sent')
+    assert.equal(await rowCount(store, 'type = $1', ['mid']), 0, 'rolled back: no event of the request is stored')
+    // The sender's retry redelivers: all four, once.
+    failAt = 0
+    assert.equal((await post(app, peer, [1, 2, 3, 4].map((id) => ({ id, type: 'mid', data: { id } })))).statusCode, 204)
+    assert.equal(await rowCount(store, 'type = $1', ['mid']), 4)
+  })
+
+  test('the database down: 503 coded (fail closed) while it is down, 204 and stored once it is back', async () => {
+    const proxy = new TcpProxy(DATABASE_URL)
+    await proxy.start()
+    closers.push(async () => await proxy.close())
+    const direct = await freshStore()
+    const peer = callerApp('peer')
+    await direct.admin.createApp(peer)
+    const store = await freshStore(throughPort(DATABASE_URL, proxy.port), direct.schema)
+    const app = await receiver(store, { receive: { path: PATH } })
+    closers.push(async () => await app.close())
+    assert.equal((await post(app, peer, { id: 1, type: 'outage' })).statusCode, 204, 'the app is known (and cached) before the outage')
+    await proxy.cut()
+    const down = await post(app, peer, { id: 2, type: 'outage' })
+    assert.equal(down.statusCode, 503)
+    assert.equal(down.json().code, 'FST_LINKED_SERVICES_RECEIVED_WEBHOOK_UNAVAILABLE')
+    await proxy.restore()
+    let back = 0
+    await until(async () => (back = (await post(app, peer, { id: 2, type: 'outage' })).statusCode) === 204)
+    assert.equal(back, 204)
+    assert.equal(await rowCount(direct, 'type = $1', ['outage']), 2)
+  })
+
+  test('a schema without migration 3: ready() fails, naming the migration', async () => {
+    const schema = uniqueSchema('whr_nomig')
+    schemas.push(schema)
+    const store = new PostgresStore({ connectionString: DATABASE_URL, schema })
+    closers.push(async () => await store.close())
+    await store.pool.query(`CREATE SCHEMA "${schema}"; CREATE TABLE "${schema}".apps (id int)`)
+    await assert.rejects(receiver(store), /migration 3/)
+  })
+})
