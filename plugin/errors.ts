@@ -101,3 +101,10 @@ export function isLinkedServicesError (error: unknown): error is LinkedServicesE
 // The consent page (fastify-linked-services' consent plugin); it also uses ScopeNotOfferedError.
 export const ConsentFormInvalidError = define('consent-form-invalid', 403, 'Forbidden: the consent form %s; reload the page and send it again')
 export const ConsentFormMalformedError = define('consent-form-malformed', 400, 'Bad request: the consent form is not a urlencoded form of at most %s bytes')
+
+// Webhooks, the sending half (send/): refused events and an outbox that cannot be written.
+export const WebhookAppUnknownError = define('webhook-app-unknown', 404, 'Cannot send a webhook: %s')
+export const WebhookUrlMissingError = define('webhook-url-missing', 409, 'Cannot send a webhook: %s')
+export const WebhookEventInvalidError = define('webhook-event-invalid', 400, 'Invalid webhook event: %s')
+export const WebhookOutboxUnavailableError = define('webhook-outbox-unavailable', 503,
+  'Service unavailable: the webhook outbox could not be written (%s); nothing will be sent, call send again')
