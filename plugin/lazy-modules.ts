@@ -1,7 +1,8 @@
 /**
  * The optional peer dependencies, loaded on first use: `pg` (PostgresStore), `ioredis`
  * (RedisNonceStore), `undici` (createLinkedClient, resolveRemoteUsers), `prom-client`
- * (linkedServicesMetrics) and `@opentelemetry/api` (linkedServicesTracing). A service that only
+ * (linkedServicesMetrics), `@opentelemetry/api` (linkedServicesTracing) and `pg-boss` (webhooks on
+ * PostgreSQL). A service that only
  * receives calls on the embedded MemoryStore neither installs nor loads them (undici alone took
  * ~60 ms of start-up, pg and ioredis ~15 ms more). A missing one is named, with the command that
  * installs it.
@@ -11,9 +12,10 @@ import type * as IoRedis from 'ioredis'
 import type * as Undici from 'undici'
 import type * as PromClient from 'prom-client'
 import type * as OpenTelemetry from '@opentelemetry/api'
+import type PgBoss from 'pg-boss'
 import { MissingPeerDependencyError } from './errors.js'
 
-export type PeerName = 'pg' | 'ioredis' | 'undici' | 'prom-client' | '@opentelemetry/api'
+export type PeerName = 'pg' | 'ioredis' | 'undici' | 'prom-client' | '@opentelemetry/api' | 'pg-boss'
 
 /** Throws MissingPeerDependencyError when `name` cannot be found from this package. */
 export function requirePeer (name: PeerName, user: string): void {
@@ -54,4 +56,8 @@ export function loadPromClient (): typeof PromClient {
 
 export function loadOpenTelemetry (): typeof OpenTelemetry {
   return load('@opentelemetry/api', 'linkedServicesTracing')
+}
+
+export function loadPgBoss (): typeof PgBoss {
+  return load('pg-boss', 'linkedWebhooks on PostgreSQL')
 }
