@@ -90,7 +90,7 @@ export function signJwtWithKey (options: SignJwtWithKeyOptions): string {
   if (typeof sub !== 'string' && !(typeof sub === 'number' && Number.isSafeInteger(sub))) {
     throw new SigningError('sub must be a string or an integer')
   }
-  const appLevelSub = options.appLevelSub ?? ''
+  const appLevelSub = options.appLevelSub === undefined ? '' : options.appLevelSub
   if (appLevelSub !== '' && appLevelSub !== null) throw new SigningError('appLevelSub must be "" or null')
   // The original's claim order (PyJWT output is then byte-identical for the same inputs).
   const payload = {

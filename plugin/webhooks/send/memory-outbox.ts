@@ -5,7 +5,7 @@
  * oldest go first) so a long-running process does not grow without bound; pending and dead rows
  * are always kept.
  */
-import { WebhookEventInvalidError } from '../../errors.js'
+import { WebhookEventInvalidError, WebhookOutboxUnavailableError } from '../../errors.js'
 import type { JobQueue, OutgoingStatus, OutgoingWebhook, SqlClient, WebhookListFilter, WebhookPurgeFilter } from '../types.js'
 import { DELIVER_QUEUE, listLimit, type AttemptRecord, type NewOutgoingEvent, type SendingOutbox } from './outbox.js'
 
@@ -52,8 +52,14 @@ export class MemoryOutbox implements SendingOutbox {
       nextAttemptAt: now,
       deliveredAt: null
     }
+    // The row first: the queue may run the job before enqueue returns.
     this.#rows.set(row.id, row)
-    await this.#jobs.enqueue(DELIVER_QUEUE, { id: row.id, attempt: 1 })
+    try {
+      await this.#jobs.enqueue(DELIVER_QUEUE, { id: row.id, attempt: 1 })
+    } catch (error) {
+      this.#rows.delete(row.id)
+      throw Object.assign(new WebhookOutboxUnavailableError('the in-process job queue is stopped'), { cause: error })
+    }
     return copy(row)
   }
 
