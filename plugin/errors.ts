@@ -102,6 +102,13 @@ export function isLinkedServicesError (error: unknown): error is LinkedServicesE
 export const ConsentFormInvalidError = define('consent-form-invalid', 403, 'Forbidden: the consent form %s; reload the page and send it again')
 export const ConsentFormMalformedError = define('consent-form-malformed', 400, 'Bad request: the consent form is not a urlencoded form of at most %s bytes')
 
+// Webhooks, the receiving half (receive/, the webhooks plugin): refused requests, a log that
+// cannot be written, and a handler's final refusal of an event.
+export const ReceivedWebhookInvalidError = define('received-webhook-invalid', 400, 'Bad request: %s; nothing of this request was stored, fix the event and send the request again')
+export const ReceivedWebhookTooLargeError = define('received-webhook-too-large', 413, 'Payload too large: %s; nothing was stored, send the events in smaller requests')
+export const ReceivedWebhookUnavailableError = define('received-webhook-unavailable', 503, 'Service unavailable: the webhook log could not store the events (nothing was stored); send them again later')
+export const WebhookUnprocessableError = define('webhook-unprocessable', 422, 'The webhook cannot be processed: %s')
+
 // Webhooks, the sending half (send/): refused events and an outbox that cannot be written.
 export const WebhookAppUnknownError = define('webhook-app-unknown', 404, 'Cannot send a webhook: %s')
 export const WebhookUrlMissingError = define('webhook-url-missing', 409, 'Cannot send a webhook: %s')

@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto'
 import type { LinkedServicesAdmin } from '../../types/index.js'
 import { isLinkedServicesError } from '../errors.js'
 import { MemoryStore } from '../stores/memory-store.js'
-import { CliError, type Env } from './io.js'
+import { CliError, DATABASE_OPTIONS, type Env } from './io.js'
 
 /** The database cannot be reached: exit code 2, without the usage hint. */
 export class UnreachableError extends CliError {
@@ -31,8 +31,8 @@ export interface AdminSession {
 }
 
 export const STORE_OPTIONS = {
-  'database-url': { type: 'string' },
-  schema: { type: 'string' },
+  'database-url': DATABASE_OPTIONS['database-url'],
+  schema: DATABASE_OPTIONS.schema,
   'apps-file': { type: 'string' },
   apps: { type: 'string' }
 } as const

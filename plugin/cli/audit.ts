@@ -6,7 +6,7 @@
  */
 import { PostgresAuditSink } from '../stores/postgres-audit-sink.js'
 import type { AuditFilter, AuditRow } from '../stores/postgres/audit-query.js'
-import { CliError, parseCommandArgs, processIo, redactUrl, type CliIo, type Env } from './io.js'
+import { CliError, DATABASE_OPTIONS, parseCommandArgs, processIo, redactUrl, requireDatabaseUrl, type CliIo, type Env } from './io.js'
 
 export const AUDIT_HELP = `Usage: linked-services audit <tail|query> [options]
 
@@ -89,9 +89,7 @@ export async function runAuditCommand (argv: string[], env: Env = process.env, i
     follow: { type: 'boolean' },
     interval: { type: 'string' },
     json: { type: 'boolean' },
-    'database-url': { type: 'string' },
-    schema: { type: 'string' },
-    help: { type: 'boolean', short: 'h' }
+    ...DATABASE_OPTIONS
   })
   if (values.help === true) {
     io.stdout(AUDIT_HELP)
@@ -101,8 +99,7 @@ export async function runAuditCommand (argv: string[], env: Env = process.env, i
   if (mode !== 'tail' && mode !== 'query') throw new CliError(mode === undefined ? 'say what to do: audit tail or audit query' : `unknown audit command "${mode}" (tail or query)`)
   if (extra.length > 0) throw new CliError(`unexpected argument: ${extra[0]}`)
   if (values.follow === true && mode !== 'tail') throw new CliError('--follow is for audit tail')
-  const url = (values['database-url'] as string | undefined) ?? env.DATABASE_URL
-  if (url === undefined || url === '') throw new CliError('no database: set DATABASE_URL or pass --database-url')
+  const url = requireDatabaseUrl(values, env)
   const filter: AuditFilter = {
     app: values.app as string | undefined,
     outcome: values.outcome as string | undefined,

@@ -8,7 +8,7 @@ import type { Pool, PoolClient } from 'pg'
 import { loadPg } from '../lazy-modules.js'
 import { asCliError, UnreachableError } from './admin-store.js'
 import { readDjangoTables, type DjangoImport } from './django-tables.js'
-import { CliError, parseCommandArgs, type Command } from './io.js'
+import { CliError, DATABASE_OPTIONS, databaseUrlOf, parseCommandArgs, requireDatabaseUrl, type Command } from './io.js'
 
 export const IMPORT_DJANGO_HELP = `Usage: linked-services import-django --from <postgres url> [--dry-run] [options]
 
@@ -37,11 +37,9 @@ export const runImportDjango: Command = async (argv, env, io) => {
   const { values, positionals } = parseCommandArgs(argv, {
     from: { type: 'string' },
     'from-schema': { type: 'string' },
-    'database-url': { type: 'string' },
-    schema: { type: 'string' },
     'dry-run': { type: 'boolean' },
     json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' }
+    ...DATABASE_OPTIONS
   })
   if (values.help === true) {
     io.stdout(IMPORT_DJANGO_HELP)
@@ -50,8 +48,7 @@ export const runImportDjango: Command = async (argv, env, io) => {
   if (positionals.length > 0) throw new CliError(`unexpected argument ${JSON.stringify(positionals[0])}`, 1)
   const from = values.from as string | undefined
   if (from === undefined || from === '') throw new CliError('--from <postgres url of the Django database> is required', 1)
-  const target = (values['database-url'] as string | undefined) ?? env.DATABASE_URL
-  if (values['dry-run'] !== true && (target === undefined || target === '')) throw new CliError('no target: pass --database-url <url> or set DATABASE_URL', 1)
+  const target = values['dry-run'] === true ? databaseUrlOf(values, env) : requireDatabaseUrl(values, env, 1)
 
   const found = await readSource(from, (values['from-schema'] as string | undefined) ?? 'public')
   if (values['dry-run'] !== true) await write(String(target), values.schema as string | undefined, found)

@@ -113,12 +113,30 @@ export function userIdArgument (value: string | undefined): string | null {
   return value === undefined || value === '' ? null : value
 }
 
-export const COMMON_OPTIONS = {
-  apps: { type: 'string' },
+/** The options of every command that talks to PostgreSQL. */
+export const DATABASE_OPTIONS = {
   'database-url': { type: 'string' },
   schema: { type: 'string' },
-  'app-name': { type: 'string' },
   help: { type: 'boolean', short: 'h' }
+} as const
+
+/** `--database-url`, else DATABASE_URL; undefined when neither is set. */
+export function databaseUrlOf (values: Record<string, string | boolean | undefined>, env: Env | NodeJS.ProcessEnv): string | undefined {
+  const url = (values['database-url'] as string | undefined) ?? env.DATABASE_URL
+  return url === undefined || url === '' ? undefined : url
+}
+
+/** databaseUrlOf, refusing to go on without one. */
+export function requireDatabaseUrl (values: Record<string, string | boolean | undefined>, env: Env | NodeJS.ProcessEnv, exitCode?: number): string {
+  const url = databaseUrlOf(values, env)
+  if (url === undefined) throw new CliError('no database: set DATABASE_URL or pass --database-url <url>', exitCode)
+  return url
+}
+
+export const COMMON_OPTIONS = {
+  apps: { type: 'string' },
+  'app-name': { type: 'string' },
+  ...DATABASE_OPTIONS
 } as const
 
 /** A database URL without its password, for messages. */

@@ -4,7 +4,7 @@
  * it applied. The database comes from --database-url or DATABASE_URL.
  */
 import { PostgresStore } from '../stores/postgres-store.js'
-import { CliError, parseCommandArgs, processIo, redactUrl, type CliIo, type Env } from './io.js'
+import { CliError, DATABASE_OPTIONS, parseCommandArgs, processIo, redactUrl, requireDatabaseUrl, type CliIo, type Env } from './io.js'
 
 export const MIGRATE_HELP = `Usage: linked-services migrate [--database-url <url>] [--schema <name>]
 
@@ -21,18 +21,13 @@ Exit codes: 0 done (or nothing to do), 1 the database failed, 2 usage error.
 `
 
 export async function runMigrateCommand (argv: string[], env: Env | NodeJS.ProcessEnv = process.env, io: CliIo = processIo): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, {
-    'database-url': { type: 'string' },
-    schema: { type: 'string' },
-    help: { type: 'boolean', short: 'h' }
-  })
+  const { values, positionals } = parseCommandArgs(argv, DATABASE_OPTIONS)
   if (values.help === true) {
     io.stdout(MIGRATE_HELP)
     return 0
   }
   if (positionals.length > 0) throw new CliError(`unexpected argument: ${positionals[0]}`)
-  const url = (values['database-url'] as string | undefined) ?? env.DATABASE_URL
-  if (url === undefined || url === '') throw new CliError('no database: set DATABASE_URL or pass --database-url')
+  const url = requireDatabaseUrl(values, env)
   let store: PostgresStore
   try {
     store = new PostgresStore({ connectionString: url, schema: values.schema as string | undefined, poolSize: 1, connectionTimeoutMillis: 10_000 })

@@ -16,11 +16,11 @@ export const SLUG_TEXT = 'a slug: 1 to 100 letters, digits, "-" or "_"'
 const SQL_IDENTIFIER_PATTERN = '^[a-z_][a-z0-9_]{0,62}$'
 const SQL_IDENTIFIER_TEXT = 'a lower-case SQL identifier (a-z, 0-9, _; at most 63 characters)'
 
-function object (properties: Record<string, OptionSchema>, extra: Partial<OptionSchema> = {}): OptionSchema {
+export function object (properties: Record<string, OptionSchema>, extra: Partial<OptionSchema> = {}): OptionSchema {
   return { type: 'object', additionalProperties: false, properties, ...extra }
 }
 
-function integer (min: number, max: number, defaultValue: number | undefined, description: string, unit?: OptionSchema['unit']): OptionSchema {
+export function integer (min: number, max: number, defaultValue: number | undefined, description: string, unit?: OptionSchema['unit']): OptionSchema {
   return {
     type: 'integer',
     minimum: min,

@@ -1,0 +1,28 @@
+/**
+ * The in-memory webhook backend (any store that is not a PostgresStore): the receive log and the
+ * outbox in this process, jobs on timers (MemoryJobs). Nothing survives a restart.
+ */
+import { MemoryJobs } from '../jobs/memory-jobs.js'
+import { MemoryReceiveLog } from '../receive/memory-log.js'
+import type { ReceivingBackend } from './backend.js'
+
+export interface MemoryBackendOptions {
+  /** Told about a job whose handler threw (the log could not be read or written). */
+  onError?: (error: unknown) => void
+}
+
+export function createMemoryBackend (options: MemoryBackendOptions = {}): ReceivingBackend {
+  const jobs = new MemoryJobs({ onError: options.onError })
+  const received = new MemoryReceiveLog({ jobs })
+  return {
+    kind: 'memory',
+    jobs,
+    received,
+    async start () {
+      await jobs.start()
+    },
+    async stop () {
+      await jobs.stop()
+    }
+  }
+}

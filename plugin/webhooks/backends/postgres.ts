@@ -1,0 +1,44 @@
+/**
+ * The PostgreSQL webhook backend of a PostgresStore: the tables of migration 3 in the store's
+ * schema, on the store's pool, and jobs on pg-boss (PgBossJobs, schema `<schema>_jobs`). It opens
+ * no connection of its own and ends none: the pool stays the store's.
+ */
+import type { Pool } from 'pg'
+import { StoreNotMigratedError } from '../../errors.js'
+import { PgBossJobs, type PgBossJobsOptions } from '../jobs/pg-boss-jobs.js'
+import { PostgresReceiveLog } from '../receive/postgres-log.js'
+import type { ReceivingBackend } from './backend.js'
+
+/** What the backend needs of a PostgresStore. */
+export interface PostgresLike {
+  pool: Pool
+  schema: string
+}
+
+/** Whether `store` is a PostgresStore (by shape: a second copy of the package counts too). */
+export function isPostgresLike (store: unknown): store is PostgresLike {
+  const candidate = store as Partial<PostgresLike> & { migrate?: unknown } | null
+  return candidate !== null && typeof candidate === 'object' && typeof candidate.schema === 'string' &&
+    typeof candidate.migrate === 'function' && typeof candidate.pool?.query === 'function' && typeof candidate.pool?.connect === 'function'
+}
+
+export interface PostgresBackendOptions extends Omit<PgBossJobsOptions, 'pool' | 'schema'> {}
+
+export function createPostgresBackend (store: PostgresLike, options: PostgresBackendOptions = {}): ReceivingBackend {
+  const jobs = new PgBossJobs({ ...options, pool: store.pool, schema: store.schema })
+  const received = new PostgresReceiveLog({ pool: store.pool, schema: store.schema, jobs })
+  return {
+    kind: 'postgres',
+    jobs,
+    received,
+    async start () {
+      // Migration 3 made the tables: say so at start-up, not on the first event.
+      const { rows } = await store.pool.query<{ log: string | null }>('SELECT to_regclass($1) AS log', [`"${store.schema}".webhook_log`])
+      if (rows[0]?.log === null) throw new StoreNotMigratedError(`${store.schema} (its webhook tables, migration 3)`)
+      await jobs.start()
+    },
+    async stop () {
+      await jobs.stop()
+    }
+  }
+}

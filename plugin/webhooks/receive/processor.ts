@@ -1,0 +1,89 @@
+/**
+ * Runs the handlers of received events from the receive log, at least once: one job per attempt
+ * (queue 'linked-services.webhook-received'). A run that fails records the error on the row and
+ * schedules the next attempt with the retry policy; past its attempts or age the row stays in
+ * `error`. An event of a type without a handler goes to `error` at once ("no handler for type X";
+ * `retry` puts it back once a handler exists). A handler that throws WebhookUnprocessableError
+ * refuses the event for good (no retry).
+ *
+ * Only infrastructure failures (the log cannot be read or written) make the job throw, so that
+ * the job engine runs it again.
+ */
+import type { FastifyBaseLogger } from 'fastify'
+import type { LinkedServicesStore } from '../../../types/index.js'
+import { WebhookUnprocessableError } from '../../errors.js'
+import { mayRetry, retryDelay, type JobData, type JobQueue, type RetryPolicy } from '../jobs/job-queue.js'
+import type { ReceivedWebhook } from '../types.js'
+import { RECEIVE_QUEUE, type ReceiveLog, type RunOutcome } from './receive-log.js'
+
+export interface WebhookContext {
+  /** The app that sent the event (the verified caller). */
+  app: string
+  /** The store given to linkedServices. */
+  store: LinkedServicesStore
+  log: FastifyBaseLogger
+}
+
+export type WebhookHandler = (event: ReceivedWebhook, context: WebhookContext) => Promise<void>
+
+const UNPROCESSABLE = new WebhookUnprocessableError().code
+
+/** The longest error text kept on a row. */
+const MAX_ERROR_LENGTH = 1000
+
+export interface ProcessorOptions {
+  log: ReceiveLog
+  jobs: JobQueue
+  store: LinkedServicesStore
+  logger: FastifyBaseLogger
+  policy: RetryPolicy
+  concurrency: number
+  /** Looked up on every run, so handlers added later serve events retried later. */
+  handlerFor: (type: string) => WebhookHandler | undefined
+}
+
+function errorText (error: unknown): string {
+  const text = error instanceof Error ? `${error.name}: ${error.message}` : `thrown: ${String(error)}`
+  return text.length > MAX_ERROR_LENGTH ? `${text.slice(0, MAX_ERROR_LENGTH - 1)}…` : text
+}
+
+export class ReceiveProcessor {
+  readonly #options: ProcessorOptions
+
+  constructor (options: ProcessorOptions) {
+    this.#options = options
+  }
+
+  async start (): Promise<void> {
+    await this.#options.jobs.work(RECEIVE_QUEUE, async (job) => { await this.run(job) }, { concurrency: this.#options.concurrency })
+  }
+
+  /** One job: attempt `job.attempt` of row `job.id`, if the row is still waiting for it. */
+  async run (job: JobData): Promise<void> {
+    const { log, policy } = this.#options
+    const loaded = await log.load(job.id)
+    if (loaded === null) return
+    const { event, version } = loaded
+    if (event.status !== 'pending' || event.attempts !== job.attempt - 1) return
+    const outcome = await this.#attempt(event, job.attempt, policy)
+    await log.settle(event.id, version, job.attempt, outcome)
+  }
+
+  async #attempt (event: ReceivedWebhook, attempt: number, policy: RetryPolicy): Promise<RunOutcome> {
+    const handler = this.#options.handlerFor(event.type)
+    if (handler === undefined) return { status: 'error', error: `no handler for type ${event.type}` }
+    const logger = this.#options.logger.child({ webhook: event.id, webhookType: event.type, linkedApp: event.app })
+    try {
+      await handler(event, { app: event.app, store: this.#options.store, log: logger })
+      return { status: 'done' }
+    } catch (error) {
+      const text = errorText(error)
+      if ((error as { code?: unknown })?.code === UNPROCESSABLE || !mayRetry(policy, attempt, event.receivedAt)) {
+        logger.warn({ attempt, error: text }, 'fastify-linked-services: a webhook handler failed for good (status error)')
+        return { status: 'error', error: text }
+      }
+      logger.info({ attempt, error: text }, 'fastify-linked-services: a webhook handler failed; retried later')
+      return { status: 'pending', error: text, nextAttemptAt: new Date(Date.now() + retryDelay(policy, attempt)) }
+    }
+  }
+}
