@@ -108,3 +108,10 @@ export const ReceivedWebhookInvalidError = define('received-webhook-invalid', 40
 export const ReceivedWebhookTooLargeError = define('received-webhook-too-large', 413, 'Payload too large: %s; nothing was stored, send the events in smaller requests')
 export const ReceivedWebhookUnavailableError = define('received-webhook-unavailable', 503, 'Service unavailable: the webhook log could not store the events (nothing was stored); send them again later')
 export const WebhookUnprocessableError = define('webhook-unprocessable', 422, 'The webhook cannot be processed: %s')
+
+// Webhooks, the sending half (send/): refused events and an outbox that cannot be written.
+export const WebhookAppUnknownError = define('webhook-app-unknown', 404, 'Cannot send a webhook: %s')
+export const WebhookUrlMissingError = define('webhook-url-missing', 409, 'Cannot send a webhook: %s')
+export const WebhookEventInvalidError = define('webhook-event-invalid', 400, 'Invalid webhook event: %s')
+export const WebhookOutboxUnavailableError = define('webhook-outbox-unavailable', 503,
+  'Service unavailable: the webhook outbox could not be written (%s); nothing will be sent, call send again')

@@ -64,6 +64,8 @@ export interface AppCallOptions {
   userId?: string | number | null
   /** Force a scheme; default: the app's strategy. */
   mode?: Mode
+  /** JWT without a user: `sub` is `""` (default) or `null` (a 1.2.2 receiver). */
+  appLevelSub?: '' | null
 }
 
 export interface RequestOptions extends BodyOptions {
@@ -232,7 +234,7 @@ export function createLinkedClient (options: LinkedClientOptions): LinkedClient 
     const mode = chooseMode(app, call)
     const userId = call.userId ?? null
     if (mode === 'jwt') {
-      const jwt = signJwt({ appName, app, sub: userId, ...jwtOptions })
+      const jwt = signJwt({ appName, app, sub: userId, appLevelSub: call.appLevelSub, ...jwtOptions })
       headers.authorization = linkAuthorizationHeader(appName, jwt)
     } else {
       if (userId !== null && userId !== '') {

@@ -4,8 +4,8 @@
  * numeric `exp` / `iat`, `alg` pinned to the app's algorithm). Signed with node:crypto and the
  * app's KeyObject (keys/signing-key.ts: resolved once per app record and remembered), never with a JWT library.
  *
- * Claims, as the original's `get_jwt` with its defects fixed: `sub` is always
- * a string (`""` without a user, like 1.2.4+), `exp` / `iat` are integer epoch seconds read from
+ * Claims, as the original's `get_jwt` with its defects fixed: `sub` is a
+ * string (`""` without a user, like 1.2.4+; `null` only when asked, for 1.2.2 receivers), `exp` / `iat` are integer epoch seconds read from
  * Date.now() (no time-zone dependency), `iat` is one second in the past (tolerates a receiver
  * whose clock is a little behind).
  */
@@ -30,6 +30,11 @@ export interface SignJwtOptions {
   app: AppRecord
   /** The caller-side user id on whose behalf the call is made; omitted / null: an app-level call. */
   sub?: string | number | null
+  /**
+   * The `sub` of an app-level token: `""` (default, what 1.2.4+ receivers expect) or `null`
+   * (what a 1.2.2 receiver expects: it sent and reads `user_id` as given).
+   */
+  appLevelSub?: '' | null
   /** Lifetime in seconds. Default 600 (the original's JWT_LIFETIME). */
   expiresIn?: number
   /** "Now", in epoch milliseconds. Default Date.now(). */
@@ -85,9 +90,11 @@ export function signJwtWithKey (options: SignJwtWithKeyOptions): string {
   if (typeof sub !== 'string' && !(typeof sub === 'number' && Number.isSafeInteger(sub))) {
     throw new SigningError('sub must be a string or an integer')
   }
+  const appLevelSub = options.appLevelSub === undefined ? '' : options.appLevelSub
+  if (appLevelSub !== '' && appLevelSub !== null) throw new SigningError('appLevelSub must be "" or null')
   // The original's claim order (PyJWT output is then byte-identical for the same inputs).
   const payload = {
-    sub: String(sub),
+    sub: sub === '' ? appLevelSub : String(sub),
     iss: options.issuer ?? process.env.API_URL ?? DEFAULT_ISSUER,
     app: appName,
     aud: audience,
