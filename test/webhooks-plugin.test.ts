@@ -62,7 +62,7 @@ test('without receive no route is mounted (send only); with it the route exists 
   const sendOnly = await receiver(new MemoryStore({ apps: [peer] }), {})
   t.after(async () => await sendOnly.close())
   assert.equal((await post(sendOnly, peer, { id: 1 })).statusCode, 404)
-  assert.deepEqual(await sendOnly.webhooks.stats(), { received: { pending: 0, done: 0, error: 0 } })
+  assert.deepEqual(await sendOnly.webhooks.stats(), { outbox: { pending: 0, delivered: 0, dead: 0, oldestPendingAgeMs: null }, received: { pending: 0, done: 0, error: 0 } })
 })
 
 test('app.close() stops the jobs: an event received just before closing does not keep the process alive', async () => {
@@ -110,4 +110,34 @@ test('a PostgresStore on a pool of yours: the PostgreSQL backend is used, and cl
   } finally {
     await pool.end()
   }
+})
+
+test('two services through the plugin: A\'s webhooks.send is delivered to B\'s receiver, stored once, handled; stats on both sides', async (t) => {
+  const key = callerApp('a').privateKey as string
+  // B knows A (the caller), A knows B (the receiver, with its webhookUrl).
+  const b = await receiver(new MemoryStore({ apps: [callerApp('a', { privateKey: key })] }), {
+    receive: { path: PATH },
+    handlers: { 'order.paid': async () => {} }
+  })
+  t.after(async () => await b.close())
+  const address = await b.listen({ host: '127.0.0.1', port: 0 })
+  const a = Fastify({ logger: false })
+  t.after(async () => await a.close())
+  await a.register(linkedServices, {
+    appName: 'a',
+    store: new MemoryStore({ apps: [{ slug: RECEIVER, algorithm: 'HMAC_SHA256', privateKey: key, requireAnAgreement: false, webhookUrl: `${address}${PATH}` }] })
+  })
+  await a.register(linkedWebhooks, { delivery: { baseDelayMs: 10, maxDelayMs: 20 } })
+  await a.ready()
+  const sent = await a.webhooks.send(RECEIVER, 'order.paid', { total: 5 })
+  assert.equal(sent.status, 'pending')
+  await until(async () => (await a.webhooks.outbox.get(sent.id))?.status === 'delivered')
+  await until(async () => (await b.webhooks.received.counts()).done === 1)
+  const [row] = await b.webhooks.received.list()
+  assert.equal(row.app, 'a')
+  assert.equal(row.externalId, String(sent.id), 'the outbox id is the event id')
+  assert.deepEqual(row.data, { total: 5 })
+  const stats = await a.webhooks.stats()
+  assert.equal(stats.outbox.delivered, 1)
+  assert.equal(stats.outbox.oldestPendingAgeMs, null)
 })

@@ -89,7 +89,7 @@ test('a type without a handler: error "no handler for type X" at once; retry put
   await until(async () => (await app.webhooks.received.counts()).done === 2)
   assert.deepEqual(seen.map((data) => (data as { n: number }).n).sort(), [1, 2])
   assert.equal(await app.webhooks.received.retry({ app: 'peer' }), 0, 'nothing left to retry')
-  assert.deepEqual(await app.webhooks.stats(), { received: { pending: 0, done: 2, error: 0 } })
+  assert.deepEqual((await app.webhooks.stats()).received, { pending: 0, done: 2, error: 0 })
 })
 
 test('purge deletes what the filter names and nothing else', async (t) => {

@@ -13,7 +13,8 @@ import type { AppRecord } from '../plugin/index.js'
 import type { JobQueue } from '../plugin/webhooks/jobs/job-queue.js'
 import { PgBossJobs } from '../plugin/webhooks/jobs/pg-boss-jobs.js'
 import { PostgresReceiveLog } from '../plugin/webhooks/receive/postgres-log.js'
-import type { ReceivingBackend } from '../plugin/webhooks/backends/backend.js'
+import type { LinkedWebhooksBackend } from '../plugin/webhooks/backends/backend.js'
+import { PostgresOutbox } from '../plugin/webhooks/send/postgres-outbox.js'
 import { DATABASE_URL, dropSchema, servicesSkipSync, TcpProxy, throughPort, uniqueSchema } from './helpers/services.js'
 import { callerApp, PATH, post, receiver, until } from './webhooks-receive-helpers.js'
 
@@ -176,14 +177,15 @@ describe('webhook receiver on PostgreSQL: failures', { skip }, () => {
         await real.enqueue(queue, job, options)
       }
     }
-    const backend: ReceivingBackend = {
+    const backend: LinkedWebhooksBackend = {
       kind: 'postgres',
       jobs,
       received: new PostgresReceiveLog({ pool: store.pool, schema: store.schema, jobs }),
+      outbox: new PostgresOutbox({ pool: store.pool, schema: store.schema, jobs }),
       start: async () => { await jobs.start() },
       stop: async () => { await jobs.stop() }
     }
-    const app = await receiver(store, { receive: { path: PATH }, backend: backend as never })
+    const app = await receiver(store, { receive: { path: PATH }, backend })
     closers.push(async () => await app.close())
     failAt = 3
     const response = await post(app, peer, [1, 2, 3, 4].map((id) => ({ id, type: 'mid', data: { id } })))

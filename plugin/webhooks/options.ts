@@ -11,7 +11,7 @@ import { validateOptions } from '../options/validate.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './jobs/job-queue.js'
 import { MAX_EVENT_TEXT } from './receive/events.js'
 import type { WebhookHandler } from './receive/processor.js'
-import type { WebhookBackend } from './types.js'
+import type { LinkedWebhooksBackend } from './backends/backend.js'
 
 const DAY_MS = 86_400_000
 
@@ -36,6 +36,8 @@ export interface RetryOptions extends Partial<RetryPolicy> {
 export interface DeliveryOptions extends RetryOptions {
   /** How long one delivery attempt may take. Default 10 s. */
   timeoutMs?: number
+  /** Per app slug, the `sub` of app-level events: `""` (default) or `null` (receivers on the original's 1.2.2). */
+  appLevelSub?: Record<string, '' | null>
 }
 
 export interface LinkedWebhooksOptions {
@@ -48,23 +50,23 @@ export interface LinkedWebhooksOptions {
   /** Retries of outgoing events. Default DEFAULT_RETRY_POLICY, concurrency 10, timeout 10 s. */
   delivery?: DeliveryOptions
   /** Where the logs and jobs live. Default: from the store given to linkedServices (PostgresStore: PostgreSQL; else memory). */
-  backend?: WebhookBackend
+  backend?: LinkedWebhooksBackend
 }
 
 export interface ValidWebhooksOptions {
   receive: (Required<Omit<ReceiveOptions, 'mode'>> & { mode?: Mode }) | null
   handlers: Record<string, WebhookHandler>
   processing: RetryPolicy & { concurrency: number }
-  delivery: RetryPolicy & { concurrency: number, timeoutMs: number }
-  backend?: WebhookBackend
+  delivery: RetryPolicy & { concurrency: number, timeoutMs: number, appLevelSub?: Record<string, '' | null> }
+  backend?: LinkedWebhooksBackend
 }
 
 function retry (extra: Record<string, OptionSchema> = {}): OptionSchema {
   return object({
     maxAttempts: integer(1, 1000, DEFAULT_RETRY_POLICY.maxAttempts, 'Attempts in all, the first included.'),
     maxAgeMs: integer(1, 366 * DAY_MS, DEFAULT_RETRY_POLICY.maxAgeMs, 'Give up on an event this old.', 'ms'),
-    baseDelayMs: integer(0, DAY_MS, DEFAULT_RETRY_POLICY.baseDelayMs, 'The first retry waits about this long; each next one about twice as long.', 'ms'),
-    maxDelayMs: integer(0, 7 * DAY_MS, DEFAULT_RETRY_POLICY.maxDelayMs, 'No wait is longer than this.', 'ms'),
+    baseDelayMs: integer(1, DAY_MS, DEFAULT_RETRY_POLICY.baseDelayMs, 'The first retry waits about this long; each next one about twice as long.', 'ms'),
+    maxDelayMs: integer(1, 7 * DAY_MS, DEFAULT_RETRY_POLICY.maxDelayMs, 'No wait is longer than this.', 'ms'),
     concurrency: integer(1, 1000, 10, 'Jobs run at once in this process.'),
     ...extra
   })
@@ -83,7 +85,10 @@ export const webhooksOptions: OptionSet = {
     }, { required: ['path'] }),
     handlers: { type: 'object', default: {}, description: 'Handlers per event type.' },
     processing: retry(),
-    delivery: retry({ timeoutMs: integer(1, 600_000, 10_000, 'How long one delivery attempt may take.', 'ms') }),
+    delivery: retry({
+      timeoutMs: integer(1, 600_000, 10_000, 'How long one delivery attempt may take.', 'ms'),
+      appLevelSub: { type: 'object', description: 'Per app slug, the `sub` of app-level events: `""` or `null` (the original\'s 1.2.2).' }
+    }),
     backend: { type: 'object', implements: ['start', 'stop'], description: 'Where the logs and jobs live.' }
   })
 }

@@ -2,30 +2,38 @@
  * `linkedWebhooks`: webhooks between linked apps, on top of `linkedServices` (registered first).
  * It takes its backend from the store given to linkedServices (a PostgresStore: PostgreSQL and
  * pg-boss on the store's pool; anything else: in memory), mounts the receiver when `receive` is
- * given, runs the handlers of received events from the log, and decorates the instance with
- * `webhooks` (on, send, received, outbox, stats). Jobs start when Fastify is ready and stop when
- * it closes; the store and its pool stay open (linkedServices closes what it owns).
+ * given, runs the handlers of received events from the log, delivers what `send` writes to the
+ * outbox, and decorates the instance with `webhooks` (on, send, received, outbox, stats). Jobs
+ * start when Fastify is ready and stop when it closes; the store and its pool stay open
+ * (linkedServices closes what it owns).
  */
 import type { FastifyInstance } from 'fastify'
 import fp from 'fastify-plugin'
-import type { ReceivedStatus, ReceivedWebhook, WebhookLogAdmin } from './types.js'
-import type { ReceivingBackend } from './backends/backend.js'
+import type { OutgoingStatus, OutgoingWebhook, ReceivedStatus, ReceivedWebhook, WebhookLogAdmin } from './types.js'
+import type { LinkedWebhooksBackend } from './backends/backend.js'
 import { createMemoryBackend } from './backends/memory.js'
 import { createPostgresBackend, isPostgresLike } from './backends/postgres.js'
 import { checkHandler, resolveWebhooksOptions, type LinkedWebhooksOptions } from './options.js'
 import { ReceiveProcessor, type WebhookHandler } from './receive/processor.js'
 import { registerReceiveRoute } from './receive/route.js'
 import { userEventHandlers } from './receive/user-events.js'
+import { createSender, type SendOptions } from './send/sender.js'
 
 export interface WebhooksStats {
+  outbox: Record<OutgoingStatus, number> & { oldestPendingAgeMs: number | null }
   received: Record<ReceivedStatus, number>
 }
 
 export interface WebhooksDecorator {
   /** Handles events of `type` (replacing the built-in handler of `user.created` / `user.updated`). */
   on (type: string, handler: WebhookHandler): WebhooksDecorator
+  /** Writes an event to the outbox (in your transaction with `db`); delivered with retries. */
+  send (app: string, type: string, data?: unknown, options?: SendOptions): Promise<OutgoingWebhook>
   /** The receive log, as an operator sees it. */
   readonly received: WebhookLogAdmin<ReceivedWebhook, ReceivedStatus>
+  /** The outbox, as an operator sees it. */
+  readonly outbox: WebhookLogAdmin<OutgoingWebhook, OutgoingStatus>
+  /** Rows per status in both logs, and how long the oldest undelivered event has waited. */
   stats (): Promise<WebhooksStats>
 }
 
@@ -38,6 +46,7 @@ declare module 'fastify' {
 /** Fastify's own register options, which reach the plugin with its options. */
 const REGISTER_OPTIONS = new Set(['prefix', 'logLevel', 'logSerializers'])
 
+/** The operator's methods only (not the log's write path). */
 function adminView<W, S extends string> (log: WebhookLogAdmin<W, S>): WebhookLogAdmin<W, S> {
   const view: WebhookLogAdmin<W, S> = {
     list: async (filter) => await log.list(filter),
@@ -51,27 +60,28 @@ function adminView<W, S extends string> (log: WebhookLogAdmin<W, S>): WebhookLog
 
 async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOptions): Promise<void> {
   const options = resolveWebhooksOptions(Object.fromEntries(Object.entries(given ?? {}).filter(([key]) => !REGISTER_OPTIONS.has(key))))
-  const store = fastify.linkedServices.store
+  const { appName, store } = fastify.linkedServices
   const onJobError = (error: unknown): void => {
     fastify.log.error({ err: error }, 'fastify-linked-services: a webhook job failed (the log could not be read or written); it runs again')
   }
-  const backend: ReceivingBackend = (options.backend as ReceivingBackend | undefined) ??
+  const backend: LinkedWebhooksBackend = (options.backend as LinkedWebhooksBackend | undefined) ??
     (isPostgresLike(store) ? createPostgresBackend(store, { onError: onJobError }) : createMemoryBackend({ onError: onJobError }))
 
   // Built-in first, then the options, then on(): the last one given for a type wins.
   const handlers = userEventHandlers()
   for (const [type, handler] of Object.entries(options.handlers)) handlers.set(type, handler)
+  const { concurrency: processingConcurrency, ...processingPolicy } = options.processing
   const processor = new ReceiveProcessor({
     log: backend.received,
     jobs: backend.jobs,
     store,
     logger: fastify.log,
-    policy: options.processing,
-    concurrency: options.processing.concurrency,
+    policy: processingPolicy,
+    concurrency: processingConcurrency,
     handlerFor: (type) => handlers.get(type)
   })
-
-  // The sending half (helper S's createSender) plugs in here.
+  const { concurrency, timeoutMs, appLevelSub, ...policy } = options.delivery
+  const sender = createSender({ appName, store, outbox: backend.outbox, jobs: backend.jobs, policy, timeoutMs, concurrency, appLevelSub, log: fastify.log })
 
   const decorator: WebhooksDecorator = {
     on (type, handler) {
@@ -79,9 +89,12 @@ async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOp
       handlers.set(type, handler)
       return decorator
     },
+    send: async (app, type, data, sendOptions) => await sender.send(app, type, data, sendOptions),
     received: adminView(backend.received),
+    outbox: adminView(backend.outbox),
     async stats () {
-      return { received: await backend.received.counts() }
+      const [outbox, oldest, received] = await Promise.all([backend.outbox.counts(), backend.outbox.oldestPendingAt(), backend.received.counts()])
+      return { outbox: { ...outbox, oldestPendingAgeMs: oldest === null ? null : Math.max(0, Date.now() - oldest.getTime()) }, received }
     }
   }
   fastify.decorate('webhooks', decorator)
@@ -91,10 +104,12 @@ async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOp
   fastify.addHook('onReady', async () => {
     await backend.start()
     await processor.start()
+    await sender.start()
   })
-  // Closed before linkedServices closes the store (hooks close in reverse order of registration).
+  // Runs before linkedServices closes the store (onClose hooks run in reverse order of registration).
   fastify.addHook('onClose', async () => {
     await backend.stop()
+    await sender.stop()
   })
 }
 

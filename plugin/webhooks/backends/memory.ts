@@ -4,20 +4,23 @@
  */
 import { MemoryJobs } from '../jobs/memory-jobs.js'
 import { MemoryReceiveLog } from '../receive/memory-log.js'
-import type { ReceivingBackend } from './backend.js'
+import { MemoryOutbox } from '../send/memory-outbox.js'
+import type { LinkedWebhooksBackend } from './backend.js'
 
 export interface MemoryBackendOptions {
   /** Told about a job whose handler threw (the log could not be read or written). */
   onError?: (error: unknown) => void
 }
 
-export function createMemoryBackend (options: MemoryBackendOptions = {}): ReceivingBackend {
+export function createMemoryBackend (options: MemoryBackendOptions = {}): LinkedWebhooksBackend {
   const jobs = new MemoryJobs({ onError: options.onError })
   const received = new MemoryReceiveLog({ jobs })
+  const outbox = new MemoryOutbox({ jobs })
   return {
     kind: 'memory',
     jobs,
     received,
+    outbox,
     async start () {
       await jobs.start()
     },

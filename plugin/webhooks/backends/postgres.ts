@@ -7,7 +7,8 @@ import type { Pool } from 'pg'
 import { StoreNotMigratedError } from '../../errors.js'
 import { PgBossJobs, type PgBossJobsOptions } from '../jobs/pg-boss-jobs.js'
 import { PostgresReceiveLog } from '../receive/postgres-log.js'
-import type { ReceivingBackend } from './backend.js'
+import { PostgresOutbox } from '../send/postgres-outbox.js'
+import type { LinkedWebhooksBackend } from './backend.js'
 
 /** What the backend needs of a PostgresStore. */
 export interface PostgresLike {
@@ -24,13 +25,15 @@ export function isPostgresLike (store: unknown): store is PostgresLike {
 
 export interface PostgresBackendOptions extends Omit<PgBossJobsOptions, 'pool' | 'schema'> {}
 
-export function createPostgresBackend (store: PostgresLike, options: PostgresBackendOptions = {}): ReceivingBackend {
+export function createPostgresBackend (store: PostgresLike, options: PostgresBackendOptions = {}): LinkedWebhooksBackend {
   const jobs = new PgBossJobs({ ...options, pool: store.pool, schema: store.schema })
   const received = new PostgresReceiveLog({ pool: store.pool, schema: store.schema, jobs })
+  const outbox = new PostgresOutbox({ pool: store.pool, schema: store.schema, jobs })
   return {
     kind: 'postgres',
     jobs,
     received,
+    outbox,
     async start () {
       // Migration 3 made the tables: say so at start-up, not on the first event.
       const { rows } = await store.pool.query<{ log: string | null }>('SELECT to_regclass($1) AS log', [`"${store.schema}".webhook_log`])
