@@ -9,6 +9,9 @@ import assert from 'node:assert/strict'
 import { MemoryStore } from '../plugin/index.js'
 import { WebhookUnprocessableError } from '../plugin/errors.js'
 import type { ReceivedWebhook } from '../plugin/webhooks/types.js'
+import { MemoryJobs } from '../plugin/webhooks/jobs/memory-jobs.js'
+import { MemoryReceiveLog } from '../plugin/webhooks/receive/memory-log.js'
+import { RECEIVE_QUEUE } from '../plugin/webhooks/receive/receive-log.js'
 import { callerApp, PATH, post, receiver, until } from './webhooks-receive-helpers.js'
 
 const FAST = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 40 }
@@ -183,4 +186,21 @@ test('user events with bad data end in error naming the missing fields (no retry
   await post(own, peer, { id: 1, type: 'user.created', data: { id: 5 } })
   await until(async () => (await own.webhooks.received.counts()).done === 1)
   assert.deepEqual(mine, [{ id: 5 }])
+})
+
+test('MemoryReceiveLog keeps at most keepDone done rows (the oldest go); pending and failed rows stay', async () => {
+  const jobs = new MemoryJobs()
+  await jobs.start()
+  const log = new MemoryReceiveLog({ jobs, keepDone: 2 })
+  await jobs.work(RECEIVE_QUEUE, async ({ id, attempt }) => {
+    const loaded = await log.load(id)
+    if (loaded === null) return
+    await log.settle(id, loaded.version, attempt, loaded.event.type === 'bad' ? { status: 'error', error: 'bad' } : { status: 'done' })
+  })
+  await log.record('peer', null, [1, 2, 3, 4].map((id) => ({ externalId: String(id), type: 'ok', data: null })))
+  await log.record('peer', null, [{ externalId: '5', type: 'bad', data: null }])
+  await until(async () => { const counts = await log.counts(); return counts.pending === 0 && counts.error === 1 })
+  assert.deepEqual(await log.counts(), { pending: 0, done: 2, error: 1 })
+  assert.deepEqual((await log.list({ status: 'done' })).map((row) => row.externalId), ['4', '3'])
+  await jobs.stop()
 })

@@ -113,6 +113,12 @@ test('a malformed event refuses the whole request with 400 naming its index and 
     assert.ok(answer.message.includes(message), `${answer.message} should say: ${message}`)
     assert.ok(answer.message.includes('nothing of this request was stored'))
   }
+  for (const payload of ['{"id": 1, "type": ', '']) {
+    const response = await app.inject({ method: 'POST', url: PATH, headers: { 'content-type': 'application/json', authorization: authorization(peer) }, payload })
+    assert.equal(response.statusCode, 400, JSON.stringify(payload))
+    assert.equal(response.json().code, 'FST_LINKED_SERVICES_RECEIVED_WEBHOOK_INVALID')
+    assert.match(response.json().message, /the body is not valid JSON/)
+  }
   assert.equal((await app.webhooks.received.list()).length, 0, 'no event of a refused request was stored')
 })
 

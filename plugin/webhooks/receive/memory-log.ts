@@ -2,7 +2,9 @@
  * The receive log in memory (MemoryStore's backend): rows in a Map, keyed as the PostgreSQL table
  * is, by (app, user, external id, type). Each write is one synchronous step (so all or nothing),
  * followed by its jobs. What a process holds in memory ends with it: use PostgresStore to keep
- * events across restarts.
+ * events across restarts. Done rows are kept up to `keepDone` (the oldest go first, and with them
+ * the memory of their ids: a redelivery of one of those runs its handlers again), so that a
+ * long-running process does not grow without bound; pending and failed rows are always kept.
  */
 import { isDeepStrictEqual } from 'node:util'
 import type { JobQueue } from '../jobs/job-queue.js'
@@ -21,11 +23,15 @@ export class MemoryReceiveLog implements ReceiveLog {
   readonly #rows = new Map<number, Row>()
   /** Event key -> row id, for the events sent with an id. */
   readonly #byKey = new Map<string, number>()
+  /** Ids of done rows, oldest first. */
+  readonly #done = new Set<number>()
+  readonly #keepDone: number
   #nextId = 1
   #nextVersion = 1
 
-  constructor (options: { jobs: JobQueue }) {
+  constructor (options: { jobs: JobQueue, keepDone?: number }) {
     this.#jobs = options.jobs
+    this.#keepDone = options.keepDone ?? 100_000
   }
 
   async record (app: string, userId: string | null, events: readonly IncomingEvent[]): Promise<number> {
@@ -42,6 +48,7 @@ export class MemoryReceiveLog implements ReceiveLog {
           data: structuredClone(incoming.data), status: 'pending', attempts: 0, lastError: null, receivedAt: now, updatedAt: now, nextAttemptAt: now
         })
         existing.version = this.#nextVersion++
+        this.#done.delete(existing.event.id)
         queued.push(existing.event.id)
         continue
       }
@@ -87,6 +94,7 @@ export class MemoryReceiveLog implements ReceiveLog {
       updatedAt: new Date()
     })
     row.version = this.#nextVersion++
+    if (outcome.status === 'done') this.#markDone(id)
     if (outcome.status === 'pending') await this.#jobs.enqueue(RECEIVE_QUEUE, { id, attempt: attempt + 1 }, { runAt: outcome.nextAttemptAt })
     return true
   }
@@ -128,11 +136,26 @@ export class MemoryReceiveLog implements ReceiveLog {
       if (filter.status !== undefined && event.status !== filter.status) continue
       if (filter.app !== undefined && event.app !== filter.app) continue
       if (filter.before !== undefined && event.updatedAt.getTime() >= filter.before.getTime()) continue
-      this.#rows.delete(id)
-      if (event.externalId !== null) this.#byKey.delete(JSON.stringify([event.app, event.userId ?? '', event.externalId, event.type]))
+      this.#forget(id, event)
       purged++
     }
     return purged
+  }
+
+  #markDone (id: number): void {
+    this.#done.add(id)
+    for (const oldest of this.#done) {
+      if (this.#done.size <= this.#keepDone) break
+      const row = this.#rows.get(oldest)
+      if (row !== undefined) this.#forget(oldest, row.event)
+      else this.#done.delete(oldest)
+    }
+  }
+
+  #forget (id: number, event: ReceivedWebhook): void {
+    this.#rows.delete(id)
+    this.#done.delete(id)
+    if (event.externalId !== null) this.#byKey.delete(JSON.stringify([event.app, event.userId ?? '', event.externalId, event.type]))
   }
 
   async counts (filter: { app?: string } = {}): Promise<Record<ReceivedStatus, number>> {

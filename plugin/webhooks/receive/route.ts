@@ -6,7 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Mode } from '../../../types/index.js'
-import { isLinkedServicesError, ReceivedWebhookTooLargeError, ReceivedWebhookUnavailableError } from '../../errors.js'
+import { isLinkedServicesError, ReceivedWebhookInvalidError, ReceivedWebhookTooLargeError, ReceivedWebhookUnavailableError } from '../../errors.js'
 import { dedupeEvents, parseEvents } from './events.js'
 import type { ReceiveLog } from './receive-log.js'
 
@@ -20,12 +20,15 @@ export interface ReceiveRouteOptions {
 }
 
 export async function registerReceiveRoute (fastify: FastifyInstance, log: ReceiveLog, options: ReceiveRouteOptions): Promise<void> {
-  // An encapsulated context, so that its error handler (a coded 413 for a body over the limit)
-  // applies to this route only.
+  // An encapsulated context, so that its error handler (Fastify's body errors as this receiver's
+  // coded ones) applies to this route only; every other error goes on to the parent's handler.
   await fastify.register(async function webhookReceiver (scope) {
     scope.setErrorHandler(async (error: FastifyError) => {
       if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
         throw new ReceivedWebhookTooLargeError(`the body is over ${options.bodyLimit} bytes`)
+      }
+      if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') {
+        throw Object.assign(new ReceivedWebhookInvalidError('the body is not valid JSON (send one event object or an array of them, Content-Type: application/json)'), { field: 'body' })
       }
       throw error
     })
