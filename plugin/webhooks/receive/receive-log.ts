@@ -43,11 +43,8 @@ export interface ReceiveLog extends WebhookLogAdmin<ReceivedWebhook, ReceivedSta
   settle (id: number, version: string, attempt: number, outcome: RunOutcome): Promise<boolean>
 }
 
-/** The list limit: 50 unless a positive number is given, never more than 1000. */
-export function listLimit (limit: unknown): number {
-  if (typeof limit !== 'number' || !Number.isFinite(limit) || limit < 1) return 50
-  return Math.min(1000, Math.floor(limit))
-}
+/** The list limit of both logs: 50 unless a positive number is given, never more than 1000. */
+export { listLimit } from '../send/outbox.js'
 
 /** Rows per status, every status present. */
 export function emptyCounts (): Record<ReceivedStatus, number> {
