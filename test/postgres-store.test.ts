@@ -48,7 +48,7 @@ describe('PostgresStore', { skip }, () => {
     const { rows } = await a.pool.query('SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1', [schema])
     assert.deepEqual(rows.map((row) => row.table_name), [
       'agreement_optional_scopes', 'agreements', 'app_optional_scopes', 'app_required_scopes', 'apps', 'audit_events', 'credentials',
-      'previous_keys', 'schema_migrations', 'scopes', 'users'])
+      'previous_keys', 'schema_migrations', 'scopes', 'users', 'webhook_log', 'webhook_outbox'])
     const versions = await a.pool.query(`SELECT version, name FROM "${schema}".schema_migrations`)
     assert.equal(versions.rows.length, MIGRATIONS.length)
   })
