@@ -1,18 +1,17 @@
 /**
  * Events per second into the PostgreSQL receive log, on the write path the receiver route takes
- * (parse and check the body, one multi-row INSERT ... ON CONFLICT and the processing jobs on
- * pg-boss, in one transaction), without HTTP, against a plain `INSERT ... ON CONFLICT` per event
- * on the same pool at the same concurrency (no transaction of its own, no job: what a receiver
- * that forgets its events could do). Single events, and batches of 100 (the baseline inserts the
- * 100 one by one). Each side writes into its own fresh schema (same tables, same indexes); the
- * rounds alternate and the median is kept.
+ * (parse and check the body, then ONE multi-row INSERT ... ON CONFLICT in autocommit: the row is
+ * its own job, there is no job to insert), without HTTP, against a plain `INSERT ... ON CONFLICT`
+ * per event on the same pool at the same concurrency (what a receiver that forgets its events
+ * could do). Single events, and batches of 100 (the baseline inserts the 100 one by one). Each
+ * side writes into its own fresh schema (same tables, same indexes); the rounds alternate and
+ * the median is kept.
  *
  *   node --import tsx bench/webhooks-receive.ts [--events 2000] [--concurrency 8] [--rounds 3]
  */
 import { randomBytes } from 'node:crypto'
 import pg from 'pg'
 import { PostgresStore } from '../plugin/stores/postgres-store.js'
-import { PgBossJobs } from '../plugin/webhooks/jobs/pg-boss-jobs.js'
 import { dedupeEvents, parseEvents } from '../plugin/webhooks/receive/events.js'
 import { PostgresReceiveLog } from '../plugin/webhooks/receive/postgres-log.js'
 
@@ -75,12 +74,10 @@ export async function benchReceive (options: BenchReceiveOptions = {}): Promise<
   pool.on('error', () => {})
   const ours = new PostgresStore({ pool, schema: `bench_whr_ours_${suffix}` })
   const plain = new PostgresStore({ pool, schema: `bench_whr_plain_${suffix}` })
-  const jobs = new PgBossJobs({ pool, schema: ours.schema })
   try {
     await ours.migrate()
     await plain.migrate()
-    await jobs.start()
-    const log = new PostgresReceiveLog({ pool, schema: ours.schema, jobs })
+    const log = new PostgresReceiveLog({ pool, schema: ours.schema })
     const baselineSql = `INSERT INTO "${plain.schema}".webhook_log AS w (app, user_id, external_id, type, data) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (app, (coalesce(user_id, '')), external_id, type) WHERE external_id IS NOT NULL DO UPDATE SET data = EXCLUDED.data`
 
@@ -102,7 +99,7 @@ export async function benchReceive (options: BenchReceiveOptions = {}): Promise<
     }
 
     const figures = async (batch: number): Promise<ReceiveFigures> => {
-      await measure(batch, -1) // warm-up: connections, plans, pg-boss's queue
+      await measure(batch, -1) // warm-up: connections, plans
       const results: Array<{ ours: number, plain: number }> = []
       for (let round = 0; round < rounds; round++) results.push(await measure(batch, round))
       const eventsPerSecond = median(results.map((result) => result.ours))
@@ -114,8 +111,7 @@ export async function benchReceive (options: BenchReceiveOptions = {}): Promise<
     const batch100 = await figures(100)
     return { single, batch100, settings: { events, concurrency, rounds } }
   } finally {
-    await jobs.stop().catch(() => {})
-    for (const schema of [ours.schema, `${ours.schema}_jobs`, plain.schema]) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {})
+    for (const schema of [ours.schema, plain.schema]) await pool.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`).catch(() => {})
     await pool.end()
   }
 }

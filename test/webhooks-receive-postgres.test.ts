@@ -1,7 +1,7 @@
 /**
- * The webhook receiver on PostgresStore (table webhook_log, jobs on pg-boss): idempotency under
- * concurrent redeliveries, all or nothing per request (a bad event, a failure in the middle of
- * the transaction), 204 only once durable, 503 while the database is down and recovery after,
+ * The webhook receiver on PostgresStore (table webhook_log, each pending row its own job):
+ * idempotency under concurrent redeliveries, one statement per request, all or nothing (a bad
+ * event, a row refused in the middle of the statement), 204 only once durable, 503 while the database is down and recovery after,
  * handlers retried to a final error, and the built-in user events on the database.
  * Skipped with a message when PostgreSQL does not answer; fails under CI.
  */
@@ -10,11 +10,7 @@ import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
 import { PostgresStore } from '../plugin/stores/postgres-store.js'
 import type { AppRecord } from '../plugin/index.js'
-import type { JobQueue } from '../plugin/webhooks/jobs/job-queue.js'
-import { PgBossJobs } from '../plugin/webhooks/jobs/pg-boss-jobs.js'
 import { PostgresReceiveLog } from '../plugin/webhooks/receive/postgres-log.js'
-import type { LinkedWebhooksBackend } from '../plugin/webhooks/backends/backend.js'
-import { PostgresOutbox } from '../plugin/webhooks/send/postgres-outbox.js'
 import { DATABASE_URL, dropSchema, servicesSkipSync, TcpProxy, throughPort, uniqueSchema } from './helpers/services.js'
 import { callerApp, PATH, post, receiver, until } from './webhooks-receive-helpers.js'
 
@@ -69,7 +65,7 @@ describe('webhook receiver on PostgreSQL', { skip }, () => {
     closers.push(async () => await app.close())
   })
 
-  test('one event: 204 once the row is committed; the handler runs from the log (pg-boss) and the row ends done', async () => {
+  test('one event: 204 once the row is committed; the handler runs from the log and the row ends done', async () => {
     const response = await post(app, peer, { id: 1, type: 'seen', data: { v: 1 } })
     assert.equal(response.statusCode, 204)
     // Committed before the answer: another connection sees it at once.
@@ -159,44 +155,50 @@ describe('webhook receiver on PostgreSQL', { skip }, () => {
 })
 
 describe('webhook receiver on PostgreSQL: failures', { skip }, () => {
-  test('a failure in the middle of the transaction (the third event\'s job cannot be enqueued): 503, nothing of the request stored', async () => {
+  test('a request is ONE statement in autocommit: no BEGIN, no job insert, whatever the batch size', async () => {
+    const store = await freshStore()
+    const statements: string[] = []
+    // The store's pool, with every query it runs written down.
+    const counted = new Proxy(store.pool, {
+      get (target, property) {
+        if (property === 'query') return async (text: string, values?: unknown[]) => { statements.push(text); return await target.query(text, values) }
+        const value = Reflect.get(target, property)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const log = new PostgresReceiveLog({ pool: counted, schema: store.schema })
+    assert.equal(await log.record('peer', null, [{ externalId: '1', type: 'one', data: { n: 1 } }]), 1)
+    assert.equal(statements.length, 1)
+    const events = Array.from({ length: 100 }, (_, index) => ({ externalId: String(index), type: 'many', data: { index } }))
+    assert.equal(await log.record('peer', '7', events), 100)
+    assert.equal(statements.length, 2, 'a batch of 100 is one statement too')
+    assert.ok(statements.every((text) => /^\s*INSERT INTO/.test(text)), 'no BEGIN, no COMMIT')
+    // Stored pending and due now: the row is its own job.
+    assert.equal(await rowCount(store, "status = 'pending' AND next_attempt_at <= now() AND locked_until IS NULL"), 101)
+    assert.equal(await log.record('peer', '7', events), 0, 'the same data again: nothing queued')
+    assert.equal(statements.length, 3)
+  })
+
+  test('all or nothing in that one statement: a row refused mid-request (a trigger fails the third event) stores none (503); the redelivery stores all four', async () => {
     const store = await freshStore()
     const peer = callerApp('peer')
     await store.admin.createApp(peer)
-    const real = new PgBossJobs({ pool: store.pool, schema: store.schema })
-    let enqueued = 0
-    let failAt = 0
-    const jobs: JobQueue = {
-      kind: real.kind,
-      start: async () => { await real.start() },
-      stop: async (timeout) => { await real.stop(timeout) },
-      work: async (queue, handler, options) => { await real.work(queue, handler, options) },
-      wake: (queue) => { real.wake(queue) },
-      enqueue: async (queue, job, options) => {
-        if (++enqueued === failAt) throw new Error('the database went away')
-        await real.enqueue(queue, job, options)
-      }
-    }
-    const backend: LinkedWebhooksBackend = {
-      kind: 'postgres',
-      jobs,
-      received: new PostgresReceiveLog({ pool: store.pool, schema: store.schema, jobs }),
-      outbox: new PostgresOutbox({ pool: store.pool, schema: store.schema, jobs }),
-      start: async () => { await jobs.start() },
-      stop: async () => { await jobs.stop() }
-    }
-    const app = await receiver(store, { receive: { path: PATH }, backend })
+    const table = `"${store.schema}".webhook_log`
+    await store.pool.query(`CREATE FUNCTION "${store.schema}".refuse_third () RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN IF NEW.external_id = '3' THEN RAISE EXCEPTION 'the database went away'; END IF; RETURN NEW; END $$`)
+    await store.pool.query(`CREATE TRIGGER refuse_third BEFORE INSERT ON ${table} FOR EACH ROW EXECUTE FUNCTION "${store.schema}".refuse_third()`)
+    const app = await receiver(store, { receive: { path: PATH }, handlers: { mid: async () => {} } })
     closers.push(async () => await app.close())
-    failAt = 3
     const response = await post(app, peer, [1, 2, 3, 4].map((id) => ({ id, type: 'mid', data: { id } })))
     assert.equal(response.statusCode, 503)
     assert.equal(response.json().code, 'FST_LINKED_SERVICES_RECEIVED_WEBHOOK_UNAVAILABLE')
     assert.doesNotMatch(response.body, /went away/, 'the cause is logged, not sent')
-    assert.equal(await rowCount(store, 'type = $1', ['mid']), 0, 'rolled back: no event of the request is stored')
-    // The sender's retry redelivers: all four, once.
-    failAt = 0
+    assert.equal(await rowCount(store, 'type = $1', ['mid']), 0, 'the statement failed whole: no event of the request is stored')
+    // The sender's retry redelivers: all four, once, and handled.
+    await store.pool.query(`DROP TRIGGER refuse_third ON ${table}`)
     assert.equal((await post(app, peer, [1, 2, 3, 4].map((id) => ({ id, type: 'mid', data: { id } })))).statusCode, 204)
     assert.equal(await rowCount(store, 'type = $1', ['mid']), 4)
+    await until(async () => (await app.webhooks.received.counts()).done === 4)
   })
 
   test('the database down: 503 coded (fail closed) while it is down, 204 and stored once it is back', async () => {

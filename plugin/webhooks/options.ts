@@ -10,6 +10,7 @@ import type { OptionSchema, OptionSet } from '../options/schema-types.js'
 import { validateOptions } from '../options/validate.js'
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './jobs/job-queue.js'
 import { MAX_EVENT_TEXT } from './receive/events.js'
+import { DEFAULT_LEASE_MS, DEFAULT_POLLING_INTERVAL_MS } from './receive/postgres-log-queue.js'
 import type { WebhookHandler } from './receive/processor.js'
 import type { LinkedWebhooksBackend } from './backends/backend.js'
 
@@ -33,6 +34,18 @@ export interface RetryOptions extends Partial<RetryPolicy> {
   concurrency?: number
 }
 
+export interface ProcessingOptions extends RetryOptions {
+  /** A handler run longer than this is a failed attempt (retried with backoff). Default 30 s. */
+  timeoutMs?: number
+  /**
+   * PostgreSQL: a row claimed by a worker that died (or lost the database mid-run) is claimed
+   * again after this long. More than `timeoutMs`. Default 60 s.
+   */
+  leaseMs?: number
+  /** PostgreSQL: with nothing due, workers look for due rows this often. Default 250 ms. */
+  pollingIntervalMs?: number
+}
+
 export interface DeliveryOptions extends RetryOptions {
   /** How long one delivery attempt may take. Default 10 s. */
   timeoutMs?: number
@@ -45,8 +58,8 @@ export interface LinkedWebhooksOptions {
   receive?: ReceiveOptions
   /** Handlers per event type (the same as `fastify.webhooks.on(type, handler)`). */
   handlers?: Record<string, WebhookHandler>
-  /** Retries of the handlers of received events. Default DEFAULT_RETRY_POLICY, concurrency 10. */
-  processing?: RetryOptions
+  /** Retries of the handlers of received events. Default DEFAULT_RETRY_POLICY, concurrency 10, timeout 30 s. */
+  processing?: ProcessingOptions
   /** Retries of outgoing events. Default DEFAULT_RETRY_POLICY, concurrency 10, timeout 10 s. */
   delivery?: DeliveryOptions
   /** Where the logs and jobs live. Default: from the store given to linkedServices (PostgresStore: PostgreSQL; else memory). */
@@ -56,7 +69,7 @@ export interface LinkedWebhooksOptions {
 export interface ValidWebhooksOptions {
   receive: (Required<Omit<ReceiveOptions, 'mode'>> & { mode?: Mode }) | null
   handlers: Record<string, WebhookHandler>
-  processing: RetryPolicy & { concurrency: number }
+  processing: RetryPolicy & { concurrency: number, timeoutMs: number, leaseMs: number, pollingIntervalMs: number }
   delivery: RetryPolicy & { concurrency: number, timeoutMs: number, appLevelSub?: Record<string, '' | null> }
   backend?: LinkedWebhooksBackend
 }
@@ -84,7 +97,11 @@ export const webhooksOptions: OptionSet = {
       bodyLimit: integer(1, 1024 * 1024 * 1024, 1024 * 1024, 'Largest body.', 'bytes')
     }, { required: ['path'] }),
     handlers: { type: 'object', default: {}, description: 'Handlers per event type.' },
-    processing: retry(),
+    processing: retry({
+      timeoutMs: integer(1, DAY_MS, 30_000, 'A handler run longer than this is a failed attempt.', 'ms'),
+      leaseMs: integer(1, 7 * DAY_MS, DEFAULT_LEASE_MS, 'PostgreSQL: a claimed row is claimable again after this long (more than timeoutMs).', 'ms'),
+      pollingIntervalMs: integer(1, 60_000, DEFAULT_POLLING_INTERVAL_MS, 'PostgreSQL: with nothing due, look for due rows this often.', 'ms')
+    }),
     delivery: retry({
       timeoutMs: integer(1, 600_000, 10_000, 'How long one delivery attempt may take.', 'ms'),
       appLevelSub: { type: 'object', description: 'Per app slug, the `sub` of app-level events: `""` or `null` (the original\'s 1.2.2).' }
@@ -112,6 +129,10 @@ export function resolveWebhooksOptions (given: unknown): ValidWebhooksOptions {
     if (policy.maxDelayMs < policy.baseDelayMs) {
       throw Object.assign(new InvalidOptionError(`linkedWebhooks: ${name}.maxDelayMs must be at least ${name}.baseDelayMs`), { option: `${name}.maxDelayMs` })
     }
+  }
+  const { timeoutMs, leaseMs } = options.processing
+  if (leaseMs <= timeoutMs) {
+    throw Object.assign(new InvalidOptionError(`linkedWebhooks: processing.leaseMs (${leaseMs}) must be more than processing.timeoutMs (${timeoutMs}), or a live handler run could be claimed twice: raise leaseMs or lower timeoutMs`), { option: 'processing.leaseMs' })
   }
   return options
 }

@@ -1,7 +1,8 @@
 /**
  * `linkedWebhooks`: webhooks between linked apps, on top of `linkedServices` (registered first).
- * It takes its backend from the store given to linkedServices (a PostgresStore: PostgreSQL and
- * pg-boss on the store's pool; anything else: in memory), mounts the receiver when `receive` is
+ * It takes its backend from the store given to linkedServices (a PostgresStore: PostgreSQL on the
+ * store's pool, the receive log's rows as its own jobs and pg-boss for the outbox; anything else:
+ * in memory), mounts the receiver when `receive` is
  * given, runs the handlers of received events from the log, delivers what `send` writes to the
  * outbox, and decorates the instance with `webhooks` (on, send, received, outbox, stats). Jobs
  * start when Fastify is ready and stop when it closes; the store and its pool stay open
@@ -64,21 +65,24 @@ async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOp
   const onJobError = (error: unknown): void => {
     fastify.log.error({ err: error }, 'fastify-linked-services: a webhook job failed (the log could not be read or written); it runs again')
   }
+  const { concurrency: processingConcurrency, timeoutMs: handlerTimeoutMs, leaseMs, pollingIntervalMs, ...processingPolicy } = options.processing
   const backend: LinkedWebhooksBackend = (options.backend as LinkedWebhooksBackend | undefined) ??
-    (isPostgresLike(store) ? createPostgresBackend(store, { onError: onJobError }) : createMemoryBackend({ onError: onJobError }))
+    (isPostgresLike(store)
+      ? createPostgresBackend(store, { onError: onJobError, receive: { leaseMs, pollingIntervalMs } })
+      : createMemoryBackend({ onError: onJobError }))
 
   // Built-in first, then the options, then on(): the last one given for a type wins.
   const handlers = userEventHandlers()
   for (const [type, handler] of Object.entries(options.handlers)) handlers.set(type, handler)
-  const { concurrency: processingConcurrency, ...processingPolicy } = options.processing
   const processor = new ReceiveProcessor({
     service: appName,
     log: backend.received,
-    jobs: backend.jobs,
+    jobs: backend.receiveJobs ?? backend.jobs,
     store,
     logger: fastify.log,
     policy: processingPolicy,
     concurrency: processingConcurrency,
+    timeoutMs: handlerTimeoutMs,
     handlerFor: (type) => handlers.get(type)
   })
   const { concurrency, timeoutMs, appLevelSub, ...policy } = options.delivery

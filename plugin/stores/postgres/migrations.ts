@@ -13,7 +13,8 @@
  * - User (Django's)                          -> users (owned by the plugin; `extra` jsonb for more fields)
  * - FirstPartyCredentials.app {slug: id}     -> credentials (user_id, app_slug, external_id text)
  * - (new here) the scope hook's decisions    -> audit_events (written by PostgresAuditSink)
- * - FirstPartyWebhookLog (received events)   -> webhook_log (idempotent on app, user, external id, type)
+ * - FirstPartyWebhookLog (received events)   -> webhook_log (idempotent on app, user, external id, type;
+ *                                               each pending row is its own job, claimed with a lease)
  * - (new here) events to send                -> webhook_outbox (delivered by pg-boss jobs)
  */
 import { quoteIdentifier } from './identifiers.js'
@@ -164,9 +165,15 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
           status text NOT NULL DEFAULT 'pending' CHECK (status IN ('pending', 'done', 'error')),
           attempts integer NOT NULL DEFAULT 0 CHECK (attempts >= 0),
           last_error text,
-          next_attempt_at timestamptz,
+          -- A pending row is its own job: due at next_attempt_at, and held by the worker that
+          -- claimed it until locked_until (a lease: a worker that died lets go when it passes).
+          -- The CHECK makes a pending row without a schedule, one no worker would ever claim,
+          -- impossible.
+          next_attempt_at timestamptz DEFAULT now(),
+          locked_until timestamptz,
           received_at timestamptz NOT NULL DEFAULT now(),
-          updated_at timestamptz NOT NULL DEFAULT now()
+          updated_at timestamptz NOT NULL DEFAULT now(),
+          CHECK (status <> 'pending' OR next_attempt_at IS NOT NULL)
         )`,
         // The original's get-or-create key (app, user, external id, type). An expression, not
         // NULLS NOT DISTINCT, so that PostgreSQL before 15 takes it; an event without an id is
@@ -174,6 +181,10 @@ export const MIGRATIONS: readonly Migration[] = Object.freeze([
         `CREATE UNIQUE INDEX webhook_log_event ON ${s}.webhook_log (app, (coalesce(user_id, '')), external_id, type)
           WHERE external_id IS NOT NULL`,
         `CREATE INDEX webhook_log_status ON ${s}.webhook_log (status, updated_at)`,
+        // The workers' claim: due pending rows, soonest first.
+        `CREATE INDEX webhook_log_due ON ${s}.webhook_log (next_attempt_at) WHERE status = 'pending'`,
+        // The user.created / user.updated import finds local users by email, without case.
+        `CREATE INDEX users_email_folded ON ${s}.users (lower(btrim(email)))`,
         `CREATE TABLE ${s}.webhook_outbox (
           id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
           app text NOT NULL CHECK (length(app) BETWEEN 1 AND 100),

@@ -1,12 +1,15 @@
 /**
  * The PostgreSQL webhook backend of a PostgresStore: the tables of migration 3 in the store's
- * schema, on the store's pool, and jobs on pg-boss (PgBossJobs, schema `<schema>_jobs`). It opens
- * no connection of its own and ends none: the pool stays the store's.
+ * schema, on the store's pool. Two engines: the receive log runs itself (a pending row is its own
+ * job, PostgresLogQueue), the outbox runs on pg-boss (PgBossJobs, schema `<schema>_jobs`). It
+ * opens no connection of its own and ends none: the pool stays the store's.
  */
 import type { Pool } from 'pg'
 import { StoreNotMigratedError } from '../../errors.js'
 import { PgBossJobs, type PgBossJobsOptions } from '../jobs/pg-boss-jobs.js'
+import { PostgresLogQueue, type PostgresLogQueueOptions } from '../receive/postgres-log-queue.js'
 import { PostgresReceiveLog } from '../receive/postgres-log.js'
+import { RECEIVE_QUEUE } from '../receive/receive-log.js'
 import { PostgresOutbox } from '../send/postgres-outbox.js'
 import type { LinkedWebhooksBackend } from './backend.js'
 
@@ -23,24 +26,37 @@ export function isPostgresLike (store: unknown): store is PostgresLike {
     typeof candidate.migrate === 'function' && typeof candidate.pool?.query === 'function' && typeof candidate.pool?.connect === 'function'
 }
 
-export interface PostgresBackendOptions extends Omit<PgBossJobsOptions, 'pool' | 'schema'> {}
+export interface PostgresBackendOptions extends Omit<PgBossJobsOptions, 'pool' | 'schema'> {
+  /** The receive queue's settings (lease, polling interval). */
+  receive?: Pick<PostgresLogQueueOptions, 'leaseMs' | 'pollingIntervalMs'>
+}
 
 export function createPostgresBackend (store: PostgresLike, options: PostgresBackendOptions = {}): LinkedWebhooksBackend {
-  const jobs = new PgBossJobs({ ...options, pool: store.pool, schema: store.schema })
-  const received = new PostgresReceiveLog({ pool: store.pool, schema: store.schema, jobs })
+  const { receive, ...pgBoss } = options
+  const jobs = new PgBossJobs({ ...pgBoss, pool: store.pool, schema: store.schema })
+  const receiveJobs = new PostgresLogQueue({ ...receive, pool: store.pool, schema: store.schema, onError: options.onError })
+  const received = new PostgresReceiveLog({ pool: store.pool, schema: store.schema, wake: () => receiveJobs.wake(RECEIVE_QUEUE) })
   const outbox = new PostgresOutbox({ pool: store.pool, schema: store.schema, jobs })
   return {
     kind: 'postgres',
     jobs,
+    receiveJobs,
     received,
     outbox,
     async start () {
       // Migration 3 made the tables: say so at start-up, not on the first event.
-      const { rows } = await store.pool.query<{ log: string | null }>('SELECT to_regclass($1) AS log', [`"${store.schema}".webhook_log`])
+      const { rows } = await store.pool.query<{ log: string | null, leased: boolean }>(
+        `SELECT to_regclass($1) AS log, EXISTS (SELECT 1 FROM information_schema.columns
+          WHERE table_schema = $2 AND table_name = 'webhook_log' AND column_name = 'locked_until') AS leased`,
+        [`"${store.schema}".webhook_log`, store.schema])
       if (rows[0]?.log === null) throw new StoreNotMigratedError(`${store.schema} (its webhook tables, migration 3)`)
+      // A schema made by a pre-release migration 3 (no lease column) cannot run the receive log.
+      if (rows[0]?.leased !== true) throw new StoreNotMigratedError(`${store.schema} (webhook_log.locked_until of the released migration 3: re-create the schema)`)
+      await receiveJobs.start()
       await jobs.start()
     },
     async stop () {
+      await receiveJobs.stop()
       await jobs.stop()
     }
   }

@@ -1,21 +1,22 @@
 /**
  * The receive log in PostgreSQL (table `webhook_log` of migration 3, in the store's schema). A
- * request's events are one multi-row `INSERT ... ON CONFLICT DO UPDATE` and their processing jobs
- * are enqueued on the same client, in the same transaction: the events and their jobs exist
- * together once COMMIT returns, or not at all.
+ * pending row is its own job, run by PostgresLogQueue (postgres-log-queue.ts): no job table, so
+ * nothing to keep in step with the row. A request's events are ONE multi-row
+ * `INSERT ... ON CONFLICT DO UPDATE`, in autocommit (a single statement is atomic: all the
+ * request's events or none), and every other write is one UPDATE.
  */
-import type { Pool, PoolClient } from 'pg'
-import type { JobQueue, SqlClient } from '../jobs/job-queue.js'
+import type { Pool } from 'pg'
 import type { ReceivedStatus, ReceivedWebhook, WebhookListFilter, WebhookPurgeFilter } from '../types.js'
 import type { IncomingEvent } from './events.js'
 import { buildReceiveSql, type ReceiveSql } from './postgres-sql.js'
-import { emptyCounts, listLimit, RECEIVE_QUEUE, type LoadedEvent, type ReceiveLog, type RunOutcome } from './receive-log.js'
+import { emptyCounts, listLimit, type LoadedEvent, type ReceiveLog, type RunOutcome } from './receive-log.js'
 
 export interface PostgresReceiveLogOptions {
   pool: Pool
   /** The store's schema (where migration 3 made `webhook_log`). */
   schema: string
-  jobs: JobQueue
+  /** Told that rows are due now (written and committed here): the local worker looks at once. */
+  wake?: () => void
 }
 
 interface ReceivedRow {
@@ -55,105 +56,73 @@ export class PostgresReceiveLog implements ReceiveLog {
   readonly kind = 'postgres'
   readonly pool: Pool
   readonly schema: string
-  readonly #jobs: JobQueue
-  readonly #sql: ReceiveSql
+  readonly sql: ReceiveSql
+  readonly #wake: () => void
 
   constructor (options: PostgresReceiveLogOptions) {
     this.pool = options.pool
     this.schema = options.schema
-    this.#jobs = options.jobs
-    this.#sql = buildReceiveSql(options.schema)
+    this.#wake = options.wake ?? (() => {})
+    this.sql = buildReceiveSql(options.schema)
   }
 
   async record (app: string, userId: string | null, events: readonly IncomingEvent[]): Promise<number> {
     if (events.length === 0) return 0
-    const queued = await this.#transaction(async (client) => {
-      const { rows } = await client.query<{ id: string }>(this.#sql.record, [
-        app, userId,
-        events.map((event) => event.externalId),
-        events.map((event) => event.type),
-        events.map((event) => JSON.stringify(event.data))
-      ])
-      for (const row of rows) await this.#jobs.enqueue(RECEIVE_QUEUE, { id: Number(row.id), attempt: 1 }, { db: client as SqlClient })
-      return rows.length
-    })
-    if (queued > 0) this.#jobs.wake(RECEIVE_QUEUE)
-    return queued
+    // New rows and rows whose data changed come back: pending, due now.
+    const { rows } = await this.pool.query<{ id: string }>(this.sql.record, [
+      app, userId,
+      events.map((event) => event.externalId),
+      events.map((event) => event.type),
+      events.map((event) => JSON.stringify(event.data))
+    ])
+    if (rows.length > 0) this.#wake()
+    return rows.length
   }
 
   async load (id: number): Promise<LoadedEvent | null> {
-    const { rows } = await this.pool.query<ReceivedRow>(this.#sql.load, [id])
+    const { rows } = await this.pool.query<ReceivedRow>(this.sql.load, [id])
     return rows.length === 0 ? null : { event: fromRow(rows[0]), version: rows[0].version as string }
   }
 
+  /** One UPDATE: the outcome, the next attempt's time (when pending), and the lease let go. */
   async settle (id: number, version: string, attempt: number, outcome: RunOutcome): Promise<boolean> {
-    const values = [id, version, outcome.status, attempt, outcome.status === 'done' ? null : outcome.error,
-      outcome.status === 'pending' ? outcome.nextAttemptAt : null]
-    if (outcome.status !== 'pending') return ((await this.pool.query(this.#sql.settle, values)).rowCount ?? 0) > 0
-    return await this.#transaction(async (client) => {
-      const { rowCount } = await client.query(this.#sql.settle, values)
-      if ((rowCount ?? 0) === 0) return false
-      await this.#jobs.enqueue(RECEIVE_QUEUE, { id, attempt: attempt + 1 }, { runAt: outcome.nextAttemptAt, db: client as SqlClient })
-      return true
-    })
+    const { rowCount } = await this.pool.query(this.sql.settle, [id, version, outcome.status, attempt,
+      outcome.status === 'done' ? null : outcome.error, outcome.status === 'pending' ? outcome.nextAttemptAt : null])
+    return (rowCount ?? 0) > 0
   }
 
   async list (filter: WebhookListFilter<ReceivedStatus> = {}): Promise<ReceivedWebhook[]> {
-    const { rows } = await this.pool.query<ReceivedRow>(this.#sql.list,
+    const { rows } = await this.pool.query<ReceivedRow>(this.sql.list,
       [filter.status ?? null, filter.app ?? null, filter.type ?? null, listLimit(filter.limit)])
     return rows.map(fromRow)
   }
 
   async get (id: number): Promise<ReceivedWebhook | null> {
     if (!Number.isSafeInteger(id)) return null
-    const { rows } = await this.pool.query<ReceivedRow>(this.#sql.get, [id])
+    const { rows } = await this.pool.query<ReceivedRow>(this.sql.get, [id])
     return rows.length === 0 ? null : fromRow(rows[0])
   }
 
   /** Failed rows (or the one named, failed or pending) back to pending, one more attempt now. */
   async retry (target: number | { app?: string }): Promise<number> {
     if (typeof target === 'number' && !Number.isSafeInteger(target)) return 0
-    const count = await this.#transaction(async (client) => {
-      const { rows } = typeof target === 'number'
-        ? await client.query<{ id: string, attempts: number }>(this.#sql.retryOne, [target])
-        : await client.query<{ id: string, attempts: number }>(this.#sql.retryFailed, [target.app ?? null])
-      for (const row of rows) await this.#jobs.enqueue(RECEIVE_QUEUE, { id: Number(row.id), attempt: row.attempts + 1 }, { db: client as SqlClient })
-      return rows.length
-    })
-    if (count > 0) this.#jobs.wake(RECEIVE_QUEUE)
+    const { rowCount } = typeof target === 'number'
+      ? await this.pool.query(this.sql.retryOne, [target])
+      : await this.pool.query(this.sql.retryFailed, [target.app ?? null])
+    const count = rowCount ?? 0
+    if (count > 0) this.#wake()
     return count
   }
 
   async purge (filter: WebhookPurgeFilter<ReceivedStatus>): Promise<number> {
-    const { rowCount } = await this.pool.query(this.#sql.purge, [filter.status ?? null, filter.app ?? null, filter.before ?? null])
+    const { rowCount } = await this.pool.query(this.sql.purge, [filter.status ?? null, filter.app ?? null, filter.before ?? null])
     return rowCount ?? 0
   }
 
   async counts (filter: { app?: string } = {}): Promise<Record<ReceivedStatus, number>> {
-    const { rows } = await this.pool.query<{ status: ReceivedStatus, count: number }>(this.#sql.counts, [filter.app ?? null])
+    const { rows } = await this.pool.query<{ status: ReceivedStatus, count: number }>(this.sql.counts, [filter.app ?? null])
     const counts = emptyCounts()
     for (const row of rows) counts[row.status] = row.count
     return counts
-  }
-
-  async #transaction<T> (work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
-    let broken = false
-    // A connection lost while checked out is reported as an 'error' event too (the query rejects
-    // as well): unheard, it would crash the process.
-    const lost = (): void => { broken = true }
-    client.on('error', lost)
-    try {
-      await client.query('BEGIN')
-      const result = await work(client)
-      await client.query('COMMIT')
-      return result
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => { broken = true })
-      throw error
-    } finally {
-      client.off('error', lost)
-      client.release(broken)
-    }
   }
 }

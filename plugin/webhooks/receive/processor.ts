@@ -6,16 +6,20 @@
  * `retry` puts it back once a handler exists). A handler that throws WebhookUnprocessableError
  * refuses the event for good (no retry).
  *
+ * A run that outlasts `timeoutMs` counts as a failed attempt (retried with backoff like any
+ * other failure), so that a hung handler cannot hold a slot forever; its `context.signal` aborts
+ * then, for handlers that can stop.
+ *
  * Only infrastructure failures (the log cannot be read or written) make the job throw, so that
  * the job engine runs it again.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { LinkedServicesStore } from '../../../types/index.js'
 import { WebhookUnprocessableError } from '../../errors.js'
-import { mayRetry, retryDelay, type JobData, type JobQueue, type RetryPolicy } from '../jobs/job-queue.js'
+import { mayRetry, retryDelay, type JobData, type RetryPolicy } from '../jobs/job-queue.js'
 import type { ReceivedWebhook } from '../types.js'
 import { publishWebhookEvent, webhookChannel } from '../webhook-events.js'
-import { RECEIVE_QUEUE, type ReceiveLog, type RunOutcome } from './receive-log.js'
+import { RECEIVE_QUEUE, type ReceiveJobQueue, type ReceiveLog, type RunOutcome } from './receive-log.js'
 
 export interface WebhookContext {
   /** The app that sent the event (the verified caller). */
@@ -23,6 +27,8 @@ export interface WebhookContext {
   /** The store given to linkedServices. */
   store: LinkedServicesStore
   log: FastifyBaseLogger
+  /** Aborted when the run outlasts the handler timeout (`processing.timeoutMs`): the attempt has failed. */
+  signal: AbortSignal
 }
 
 export type WebhookHandler = (event: ReceivedWebhook, context: WebhookContext) => Promise<void>
@@ -36,11 +42,13 @@ export interface ProcessorOptions {
   /** This service's appName (named on the webhook channel's events). */
   service: string
   log: ReceiveLog
-  jobs: JobQueue
+  jobs: ReceiveJobQueue
   store: LinkedServicesStore
   logger: FastifyBaseLogger
   policy: RetryPolicy
   concurrency: number
+  /** A handler run longer than this is a failed attempt. */
+  timeoutMs: number
   /** Looked up on every run, so handlers added later serve events retried later. */
   handlerFor: (type: string) => WebhookHandler | undefined
 }
@@ -93,7 +101,7 @@ export class ReceiveProcessor {
     if (handler === undefined) return { status: 'error', error: `no handler for type ${event.type}` }
     const logger = this.#options.logger.child({ webhook: event.id, webhookType: event.type, linkedApp: event.app })
     try {
-      await handler(event, { app: event.app, store: this.#options.store, log: logger })
+      await this.#withTimeout(async (signal) => { await handler(event, { app: event.app, store: this.#options.store, log: logger, signal }) })
       return { status: 'done' }
     } catch (error) {
       const text = errorText(error)
@@ -103,6 +111,26 @@ export class ReceiveProcessor {
       }
       logger.info({ attempt, error: text }, 'fastify-linked-services: a webhook handler failed; retried later')
       return { status: 'pending', error: text, nextAttemptAt: new Date(Date.now() + retryDelay(policy, attempt)) }
+    }
+  }
+
+  /** Runs `work`, or rejects once it has taken `timeoutMs` (aborting its signal; it may run on). */
+  async #withTimeout (work: (signal: AbortSignal) => Promise<void>): Promise<void> {
+    const { timeoutMs } = this.#options
+    const controller = new AbortController()
+    let timer: NodeJS.Timeout | undefined
+    const timedOut = new Promise<never>((_resolve, reject) => {
+      timer = setTimeout(() => {
+        const error = new Error(`the handler did not finish within ${timeoutMs} ms (processing.timeoutMs)`)
+        error.name = 'TimeoutError'
+        controller.abort(error)
+        reject(error)
+      }, timeoutMs)
+    })
+    try {
+      await Promise.race([work(controller.signal), timedOut])
+    } finally {
+      clearTimeout(timer)
     }
   }
 }

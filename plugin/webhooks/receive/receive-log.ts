@@ -1,18 +1,24 @@
 /**
  * What the receiving half needs from a receive log, beyond the operator's view (WebhookLogAdmin):
  * store the events of one request with their processing jobs (all or nothing), read a row for a
- * handler run, and record how that run went together with the next job.
+ * handler run, and record how that run went together with the next job. In memory the jobs are
+ * MemoryJobs' timers; on PostgreSQL a pending row is its own job (PostgresLogQueue), so storing
+ * or settling a row is all the scheduling there is.
  *
  * Versions: every change of a row (a redelivery with new data, a run recorded, `retry`) gives it
  * a new `version`. A run records its outcome only on the version it read, so a run that raced a
  * redelivery changes nothing and the job queued by the redelivery runs the handlers on the new
  * data. A job for attempt n acts only on a pending row with n - 1 attempts (stale copies do nothing).
  */
+import type { JobQueue } from '../jobs/job-queue.js'
 import type { ReceivedStatus, ReceivedWebhook, WebhookLogAdmin } from '../types.js'
 import type { IncomingEvent } from './events.js'
 
 /** The job queue that runs the handlers of received events. */
 export const RECEIVE_QUEUE = 'linked-services.webhook-received'
+
+/** The engines the receive queue runs on: MemoryJobs, or the log's own rows (PostgresLogQueue). */
+export type ReceiveJobQueue = Omit<JobQueue, 'kind'> & { readonly kind: JobQueue['kind'] | 'postgres-log' }
 
 export interface LoadedEvent {
   event: ReceivedWebhook
