@@ -35,7 +35,9 @@ test('options: an unknown key, a bad value or a missing path is refused with a c
     [{ processing: { maxAttempts: 0 } }, /processing\.maxAttempts must be at least 1/],
     [{ processing: { baseDelayMs: 100, maxDelayMs: 10 } }, /processing\.maxDelayMs must be at least processing\.baseDelayMs/],
     [{ handlers: { 'order.paid': 'not a function' } }, /the handler of "order\.paid" must be an async function/],
-    [{ backend: {} }, /backend must be an object with the methods start, stop/]
+    [{ backend: {} }, /backend must be an object with the methods start, stop/],
+    [{ processing: { timeoutMs: 60_000 } }, /processing\.leaseMs \(60000\) must be more than processing\.timeoutMs \(60000\).*raise leaseMs or lower timeoutMs/],
+    [{ processing: { pollingIntervalMs: 0 } }, /processing\.pollingIntervalMs must be at least 1/]
   ]
   for (const [options, message] of cases) {
     await assert.rejects(register(options), (error: Error & { code?: string }) => {

@@ -230,3 +230,22 @@ test('the webhook channel tells of each stored request and each handler run (don
   assert.ok(seen.every((event) => event.direction === 'received' && event.app === 'peer'))
   assert.doesNotMatch(JSON.stringify(seen), /s3cr3t/)
 })
+
+test('a handler that hangs in memory: past processing.timeoutMs the run is a failed attempt, retried, then error; the slot is free again', async (t) => {
+  const peer = callerApp()
+  let runs = 0
+  const app = await receiver(new MemoryStore({ apps: [peer] }), {
+    receive: { path: PATH },
+    processing: { ...FAST, maxAttempts: 2, timeoutMs: 20, concurrency: 1 },
+    handlers: { hang: async () => { runs++; await new Promise(() => {}) }, ok: async () => {} }
+  })
+  t.after(async () => await app.close())
+  await post(app, peer, { id: 1, type: 'hang' })
+  await until(async () => (await app.webhooks.received.list({ type: 'hang' }))[0]?.status === 'error')
+  const [row] = await app.webhooks.received.list({ type: 'hang' })
+  assert.equal(row.attempts, 2)
+  assert.equal(row.lastError, 'TimeoutError: the handler did not finish within 20 ms (processing.timeoutMs)')
+  assert.equal(runs, 2)
+  await post(app, peer, { id: 2, type: 'ok' })
+  await until(async () => (await app.webhooks.received.list({ type: 'ok' }))[0]?.status === 'done')
+})

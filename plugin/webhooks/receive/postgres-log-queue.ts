@@ -113,19 +113,16 @@ export class PostgresLogQueue implements ReceiveJobQueue {
   }
 
   #spawn (handler: JobHandler, job: JobData): void {
-    const run = (async () => {
-      try {
-        await handler(job)
-      } catch (error) {
-        // The row keeps its lease: claimed again once it passes.
-        this.#onError(error)
-      }
-    })()
+    // Started on the next tick, so that `run` is set before it can end.
+    const run: Promise<void> = Promise.resolve()
+      .then(async () => { await handler(job) })
+      // The row keeps its lease: claimed again once it passes.
+      .catch((error: unknown) => { this.#onError(error) })
+      .finally(() => {
+        this.#running.delete(run)
+        this.#signal()
+      })
     this.#running.add(run)
-    void run.finally(() => {
-      this.#running.delete(run)
-      this.#signal()
-    })
   }
 
   async #pause (ms: number): Promise<void> {
