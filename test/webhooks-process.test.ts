@@ -7,7 +7,7 @@
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { MemoryStore } from '../plugin/index.js'
+import { MemoryStore, type LinkedServicesStore } from '../plugin/index.js'
 import { WebhookUnprocessableError } from '../plugin/errors.js'
 import type { ReceivedWebhook } from '../plugin/webhooks/types.js'
 import { MemoryJobs } from '../plugin/webhooks/jobs/memory-jobs.js'
@@ -140,6 +140,41 @@ test('user.created: an existing user with that email is linked to the sender\'s 
   assert.deepEqual(users[0].credentials, { peer: 501 })
   assert.equal(users[0].last_name, 'Old', 'user.created does not rename an existing user')
   assert.equal((await store.findUserByCredential('peer', '501'))?.id, 1)
+})
+
+test('the import finds users by email with the store\'s lookup (MemoryStore: never reads every user); a store without findUsersByEmail falls back to listUsers()', async (t) => {
+  const peer = callerApp()
+  const users = [{ id: 1, username: 'ana', email: ' Ana@Example.com ', first_name: 'Ana', last_name: 'A' }, { id: 2, username: 'bo', email: 'bo@example.com', first_name: 'Bo', last_name: 'B' }]
+  const store = new MemoryStore({ apps: [peer], users })
+  assert.deepEqual((await store.findUsersByEmail('ANA@example.COM')).map((user) => user.id), [1])
+  assert.deepEqual(await store.findUsersByEmail('nobody@example.com'), [])
+  let fullReads = 0
+  const listUsers = store.admin.listUsers.bind(store.admin)
+  store.admin.listUsers = async (app) => { fullReads++; return await listUsers(app) }
+  const app = await receiver(store, { receive: { path: PATH } })
+  t.after(async () => await app.close())
+  await post(app, peer, { id: 1, type: 'user.created', data: { id: 501, email: 'ana@example.com', first_name: 'Ana', last_name: 'A' } })
+  await until(async () => (await onlyRow(app)).status === 'done')
+  assert.equal((await store.findUserByCredential('peer', '501'))?.id, 1)
+  assert.equal(fullReads, 0)
+
+  // A custom store: only the required methods, and the admin interface.
+  const inner = new MemoryStore({ apps: [peer], users })
+  const custom: LinkedServicesStore & { admin: MemoryStore['admin'] } = {
+    getApp: async (slug) => await inner.getApp(slug),
+    getAgreement: async (app, user) => await inner.getAgreement(app, user),
+    findUserByCredential: async (app, id) => await inner.findUserByCredential(app, id),
+    linkRemoteUser: async (app, profile) => await inner.linkRemoteUser(app, profile),
+    admin: inner.admin
+  }
+  const innerList = inner.admin.listUsers.bind(inner.admin)
+  inner.admin.listUsers = async (app) => { fullReads++; return await innerList(app) }
+  const other = await receiver(custom, { receive: { path: PATH } })
+  t.after(async () => await other.close())
+  await post(other, peer, { id: 1, type: 'user.created', data: { id: 502, email: 'BO@example.com', first_name: 'Bo', last_name: 'B' } })
+  await until(async () => (await other.webhooks.received.counts()).done === 1)
+  assert.equal((await inner.findUserByCredential('peer', '502'))?.id, 2)
+  assert.equal(fullReads, 1, 'the fallback read every user once')
 })
 
 test('user.created for an unknown email creates the user (username: the email) and links it; user.updated renames it', async (t) => {

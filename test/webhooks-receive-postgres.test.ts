@@ -135,8 +135,13 @@ describe('webhook receiver on PostgreSQL', { skip }, () => {
     assert.equal(counts.pending + counts.done + counts.error, await rowCount(store))
   })
 
-  test('built-in user.created on PostgresStore: the user with that email is linked, not duplicated; user.updated renames', async () => {
+  test('built-in user.created on PostgresStore: the user with that email is linked, not duplicated (found by findUsersByEmail, never by reading every user); user.updated renames', async (t) => {
     await store.admin.addUser({ id: 900, username: 'bea', email: 'bea@example.com', first_name: 'Bea', last_name: 'Old' })
+    assert.deepEqual((await store.findUsersByEmail(' BEA@Example.com')).map((user) => user.id), [900])
+    assert.deepEqual(await store.findUsersByEmail('nobody@example.com'), [])
+    const listUsers = store.admin.listUsers
+    store.admin.listUsers = async () => { throw new Error('the import read every user') }
+    t.after(() => { store.admin.listUsers = listUsers })
     await post(app, peer, { id: 1, type: 'user.created', data: { id: 61, email: 'BEA@example.com', first_name: 'Bea', last_name: 'Old' } })
     await until(async () => (await app.webhooks.received.list({ type: 'user.created' }))[0]?.status === 'done')
     const linked = await store.findUserByCredential('peer', '61')
@@ -148,6 +153,7 @@ describe('webhook receiver on PostgreSQL', { skip }, () => {
     assert.equal(renamed?.last_name, 'New')
     await post(app, peer, { id: 3, type: 'user.created', data: { id: 62, email: 'carl@example.com', first_name: 'Carl', last_name: 'C' } })
     await until(async () => (await store.findUserByCredential('peer', '62')) !== null)
+    store.admin.listUsers = listUsers
     const users = await store.admin.listUsers()
     assert.equal(users.filter((user) => user.email === 'bea@example.com').length, 1)
     assert.equal(users.length, 2)

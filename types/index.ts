@@ -121,6 +121,13 @@ export interface LinkedServicesStore {
   /** The local user whose `credentials[appSlug]` equals `externalId` (compared as strings), or `null`. */
   findUserByCredential (appSlug: string, externalId: string): Promise<UserRecord | null>
   /**
+   * Optional: the local users whose email is `email`, compared without case and without the
+   * spaces around it, with their credentials, in `admin.listUsers()` order. The built-in
+   * `user.created` / `user.updated` webhook import uses it; on a store without it, the import
+   * reads every user (`admin.listUsers()`) to find them.
+   */
+  findUsersByEmail? (email: string): Promise<UserRecord[]>
+  /**
    * Optional: create (or find by username/email) a local user from a peer's profile and link it
    * to `credentials[appSlug] = profile.id`. Needed only for remote user resolution.
    */

@@ -93,6 +93,11 @@ export class MemoryStore implements LinkedServicesStore {
     return null
   }
 
+  async findUsersByEmail (email: string): Promise<UserRecord[]> {
+    const wanted = foldEmail(email)
+    return [...this.#users.values()].filter((user) => typeof user.email === 'string' && foldEmail(user.email) === wanted).map(copy)
+  }
+
   async linkRemoteUser (appSlug: string, profile: RemoteUserProfile): Promise<UserRecord> {
     let user = [...this.#users.values()].find((candidate) =>
       candidate.username === profile.username && candidate.email === profile.email)
@@ -294,6 +299,11 @@ export class MemoryStore implements LinkedServicesStore {
 }
 
 /** The user's id in the app, from own properties only (an app slugged `__proto__` matches nothing inherited). */
+/** An email as findUsersByEmail compares it (PostgresStore: `lower(btrim(email))`). */
+function foldEmail (email: string): string {
+  return email.trim().toLowerCase()
+}
+
 function linkedId (user: UserRecord, app: string): string | undefined {
   const credentials = user.credentials
   const id = credentials != null && Object.hasOwn(credentials, app) ? credentials[app] : undefined

@@ -174,6 +174,13 @@ export class PostgresStore implements LinkedServicesStore {
     return rows.length === 0 ? null : userFromRow(rows[0])
   }
 
+  /** The users with this email, without case or surrounding spaces (the index users_email_folded of migration 3). */
+  async findUsersByEmail (email: string): Promise<UserRecord[]> {
+    if (typeof email !== 'string') return []
+    const { rows } = await this.pool.query<UserRow>(this.#sql.findUsersByEmail, [email])
+    return rows.map(userFromRow)
+  }
+
   /**
    * The original's create_user: the oldest local user with the profile's username and email, or
    * a new one (id from the `user_ids` sequence), linked to `credentials[appSlug] = profile.id`.

@@ -36,6 +36,8 @@ export function buildSql (schema: string) {
     findUserByCredential: `SELECT ${userColumns} FROM ${s}.credentials l JOIN ${s}.users u ON u.id = l.user_id
       WHERE l.app_slug = $1 AND l.external_id = $2`,
     getUser: `SELECT ${userColumns} FROM ${s}.users u WHERE u.id = $1`,
+    /** $1 email: compared as lower(btrim(...)), the expression of the index users_email_folded. */
+    findUsersByEmail: `SELECT ${userColumns} FROM ${s}.users u WHERE lower(btrim(u.email)) = lower(btrim($1)) ORDER BY u.id`,
     /** $1 username, $2 email: the oldest such user. */
     findUserByNameAndEmail: `SELECT u.id FROM ${s}.users u WHERE u.username = $1 AND u.email = $2 ORDER BY u.created_at, u.id LIMIT 1`,
     credentialOwner: `SELECT user_id FROM ${s}.credentials WHERE app_slug = $1 AND external_id = $2`,

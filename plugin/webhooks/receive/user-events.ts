@@ -6,6 +6,8 @@
  * 2. else the one with that email (compared without case), which is LINKED to (app, data.id)
  *    (the original left it unlinked, so a second import duplicated it);
  * 3. else a new user (username: data.username, else the email), linked.
+ * The users with an email are found with the store's `findUsersByEmail` (MemoryStore,
+ * PostgresStore); a store without it has every user read (`admin.listUsers()`) instead.
  * On `user.updated` the names are brought up to date. Bad data refuses the event for good
  * (status `error`, naming the missing fields). Only the store's admin methods are used.
  *
@@ -58,11 +60,18 @@ function sameEmail (a: unknown, b: string): boolean {
   return typeof a === 'string' && a.trim().toLowerCase() === b.trim().toLowerCase()
 }
 
+/** By the store's lookup when it has one; else by reading every user (a custom store). */
+async function usersByEmail (store: LinkedServicesStore, admin: LinkedServicesAdmin, email: string): Promise<UserRecord[]> {
+  const found = typeof store.findUsersByEmail === 'function' ? await store.findUsersByEmail(email) : await admin.listUsers()
+  // Also over the lookup's answer: the same comparison whatever the store.
+  return found.filter((candidate) => sameEmail(candidate.email, email))
+}
+
 async function findOrLink (store: LinkedServicesStore, admin: LinkedServicesAdmin, app: string, user: SenderUser): Promise<{ local: UserRecord, created: boolean }> {
   const externalId = String(user.id)
   const linked = await store.findUserByCredential(app, externalId)
   if (linked !== null) return { local: linked, created: false }
-  const byEmail = (await admin.listUsers()).filter((candidate) => sameEmail(candidate.email, user.email))
+  const byEmail = await usersByEmail(store, admin, user.email)
   // The oldest such user that is not linked to another user of this app.
   const free = byEmail.find((candidate) => candidate.credentials?.[app] === undefined)
   if (free !== undefined) return { local: await admin.linkUser(free.id, app, user.id), created: false }
