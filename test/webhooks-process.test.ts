@@ -4,6 +4,7 @@
  * the built-in user.created / user.updated (an existing user with that email is linked, never
  * duplicated).
  */
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MemoryStore } from '../plugin/index.js'
@@ -12,6 +13,7 @@ import type { ReceivedWebhook } from '../plugin/webhooks/types.js'
 import { MemoryJobs } from '../plugin/webhooks/jobs/memory-jobs.js'
 import { MemoryReceiveLog } from '../plugin/webhooks/receive/memory-log.js'
 import { RECEIVE_QUEUE } from '../plugin/webhooks/receive/receive-log.js'
+import { WEBHOOK_CHANNEL, type WebhookEvent } from '../plugin/webhooks/webhook-events.js'
 import { callerApp, PATH, post, receiver, until } from './webhooks-receive-helpers.js'
 
 const FAST = { maxAttempts: 3, baseDelayMs: 20, maxDelayMs: 40 }
@@ -203,4 +205,28 @@ test('MemoryReceiveLog keeps at most keepDone done rows (the oldest go); pending
   assert.deepEqual(await log.counts(), { pending: 0, done: 2, error: 1 })
   assert.deepEqual((await log.list({ status: 'done' })).map((row) => row.externalId), ['4', '3'])
   await jobs.stop()
+})
+
+test('the webhook channel tells of each stored request and each handler run (done, retry, error), never the data', async (t) => {
+  const peer = callerApp()
+  const seen: WebhookEvent[] = []
+  const listener = (message: unknown): void => { seen.push(message as WebhookEvent) }
+  diagnosticsChannel.subscribe(WEBHOOK_CHANNEL, listener)
+  t.after(() => diagnosticsChannel.unsubscribe(WEBHOOK_CHANNEL, listener))
+  let runs = 0
+  const app = await receiver(new MemoryStore({ apps: [peer] }), {
+    receive: { path: PATH },
+    processing: { maxAttempts: 2, baseDelayMs: 5, maxDelayMs: 10 },
+    handlers: { ok: async () => {}, flaky: async () => { if (++runs < 5) throw new Error('down') } }
+  })
+  t.after(async () => await app.close())
+  await post(app, peer, [{ id: 1, type: 'ok', data: { secret: 's3cr3t' } }, { id: 2, type: 'flaky' }, { id: 3, type: 'none' }])
+  await until(() => seen.filter((event) => event.outcome !== 'stored').length === 4)
+  const outcomes = seen.map((event) => `${event.outcome}:${String(event.type)}:${event.attempt}`).sort()
+  assert.deepEqual(outcomes, ['done:ok:1', 'error:flaky:2', 'error:none:1', 'retry:flaky:1', 'stored:null:0'])
+  const stored = seen.find((event) => event.outcome === 'stored')
+  assert.equal(stored?.count, 3)
+  assert.equal(stored?.service, 'nodeservice')
+  assert.ok(seen.every((event) => event.direction === 'received' && event.app === 'peer'))
+  assert.doesNotMatch(JSON.stringify(seen), /s3cr3t/)
 })

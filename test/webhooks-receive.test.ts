@@ -101,6 +101,8 @@ test('a malformed event refuses the whole request with 400 naming its index and 
     [[good, 'not an event'], 'events[1] must be an object'],
     [[good, { id: 3, data: { text: 'a\u0000b' } }], 'events[1].data holds a string with NUL'],
     [[{ external_id: true }], 'events[0].external_id must be an integer or a string'],
+    // Raw text (no serialiser in the test would take it): 100 000 levels, no stack overflow here.
+    [`[{"id":1},{"id":4,"data":${'['.repeat(100_000)}${']'.repeat(100_000)}}]`, 'events[1].data is nested deeper than 100 levels'],
     ['"just a string"', 'the body must be a JSON event object or an array of them']
   ]
   for (const [body, message] of cases) {

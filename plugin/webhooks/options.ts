@@ -103,10 +103,9 @@ export function checkHandler (type: unknown, handler: unknown, where: string): v
 }
 
 export function resolveWebhooksOptions (given: unknown): ValidWebhooksOptions {
-  const given_ = given as { receive?: unknown } | undefined
   const options = validateOptions<ValidWebhooksOptions>(webhooksOptions, given)
-  // fillDefaults makes `receive` an object even when it was left out: left out means no receiver.
-  if (given_?.receive === undefined) options.receive = null
+  // Validation fills `receive` with its defaults even when it was left out: left out means no receiver.
+  if ((given as { receive?: unknown } | undefined)?.receive === undefined) options.receive = null
   for (const [type, handler] of Object.entries(options.handlers)) checkHandler(type, handler, 'linkedWebhooks handlers')
   for (const name of ['processing', 'delivery'] as const) {
     const policy = options[name]

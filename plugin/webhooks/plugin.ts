@@ -72,6 +72,7 @@ async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOp
   for (const [type, handler] of Object.entries(options.handlers)) handlers.set(type, handler)
   const { concurrency: processingConcurrency, ...processingPolicy } = options.processing
   const processor = new ReceiveProcessor({
+    service: appName,
     log: backend.received,
     jobs: backend.jobs,
     store,
@@ -99,7 +100,7 @@ async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOp
   }
   fastify.decorate('webhooks', decorator)
 
-  if (options.receive !== null) await registerReceiveRoute(fastify, backend.received, options.receive)
+  if (options.receive !== null) await registerReceiveRoute(fastify, backend.received, { ...options.receive, service: appName })
 
   fastify.addHook('onReady', async () => {
     await backend.start()

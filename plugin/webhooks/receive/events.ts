@@ -56,16 +56,26 @@ function eventType (value: unknown, field: string): string {
   return value
 }
 
-/** Walks the data for strings PostgreSQL's jsonb refuses (keys included). */
-function checkData (value: unknown, field: string): void {
-  if (typeof value === 'string') {
-    if (UNSTORABLE.test(value)) invalid(field, 'holds a string with NUL or an unpaired surrogate character, which cannot be stored')
-  } else if (Array.isArray(value)) {
-    for (const item of value) checkData(item, field)
-  } else if (value !== null && typeof value === 'object') {
-    for (const [key, item] of Object.entries(value)) {
-      if (UNSTORABLE.test(key)) invalid(field, 'holds a key with NUL or an unpaired surrogate character, which cannot be stored')
-      checkData(item, field)
+/** How deep `data` may nest: deeper is refused before anything walks it recursively (a stack overflow). */
+export const MAX_DATA_DEPTH = 100
+
+/** Walks the data (without recursion) for strings PostgreSQL's jsonb refuses, keys included, and for excessive depth. */
+function checkData (data: unknown, field: string): void {
+  const stack: Array<[unknown, number]> = [[data, 1]]
+  while (stack.length > 0) {
+    const [value, depth] = stack.pop() as [unknown, number]
+    if (typeof value === 'string') {
+      if (UNSTORABLE.test(value)) invalid(field, 'holds a string with NUL or an unpaired surrogate character, which cannot be stored')
+    } else if (value !== null && typeof value === 'object') {
+      if (depth > MAX_DATA_DEPTH) invalid(field, `is nested deeper than ${MAX_DATA_DEPTH} levels`)
+      if (Array.isArray(value)) {
+        for (const item of value) stack.push([item, depth + 1])
+      } else {
+        for (const [key, item] of Object.entries(value)) {
+          if (UNSTORABLE.test(key)) invalid(field, 'holds a key with NUL or an unpaired surrogate character, which cannot be stored')
+          stack.push([item, depth + 1])
+        }
+      }
     }
   }
 }

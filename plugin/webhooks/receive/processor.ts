@@ -14,6 +14,7 @@ import type { LinkedServicesStore } from '../../../types/index.js'
 import { WebhookUnprocessableError } from '../../errors.js'
 import { mayRetry, retryDelay, type JobData, type JobQueue, type RetryPolicy } from '../jobs/job-queue.js'
 import type { ReceivedWebhook } from '../types.js'
+import { publishWebhookEvent, webhookChannel } from '../webhook-events.js'
 import { RECEIVE_QUEUE, type ReceiveLog, type RunOutcome } from './receive-log.js'
 
 export interface WebhookContext {
@@ -32,6 +33,8 @@ const UNPROCESSABLE = new WebhookUnprocessableError().code
 const MAX_ERROR_LENGTH = 1000
 
 export interface ProcessorOptions {
+  /** This service's appName (named on the webhook channel's events). */
+  service: string
   log: ReceiveLog
   jobs: JobQueue
   store: LinkedServicesStore
@@ -65,8 +68,24 @@ export class ReceiveProcessor {
     if (loaded === null) return
     const { event, version } = loaded
     if (event.status !== 'pending' || event.attempts !== job.attempt - 1) return
+    const started = performance.now()
     const outcome = await this.#attempt(event, job.attempt, policy)
-    await log.settle(event.id, version, job.attempt, outcome)
+    const settled = await log.settle(event.id, version, job.attempt, outcome)
+    if (settled && webhookChannel.hasSubscribers) {
+      publishWebhookEvent({
+        service: this.#options.service,
+        direction: 'received',
+        app: event.app,
+        type: event.type,
+        id: event.id,
+        outcome: outcome.status === 'pending' ? 'retry' : outcome.status,
+        attempt: job.attempt,
+        statusCode: null,
+        error: outcome.status === 'done' ? null : outcome.error,
+        count: 1,
+        durationMs: performance.now() - started
+      })
+    }
   }
 
   async #attempt (event: ReceivedWebhook, attempt: number, policy: RetryPolicy): Promise<RunOutcome> {

@@ -8,9 +8,12 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import type { Mode } from '../../../types/index.js'
 import { isLinkedServicesError, ReceivedWebhookInvalidError, ReceivedWebhookTooLargeError, ReceivedWebhookUnavailableError } from '../../errors.js'
 import { dedupeEvents, parseEvents } from './events.js'
+import { publishWebhookEvent, webhookChannel } from '../webhook-events.js'
 import type { ReceiveLog } from './receive-log.js'
 
 export interface ReceiveRouteOptions {
+  /** This service's appName (named on the webhook channel's events). */
+  service: string
   path: string
   scopes: string[]
   /** Undefined: the scheme the calling app's strategy names (JWT or signed requests). */
@@ -37,6 +40,7 @@ export async function registerReceiveRoute (fastify: FastifyInstance, log: Recei
       preHandler: scope.scope(options.scopes, options.mode === undefined ? {} : { mode: options.mode })
     }, async function receiveWebhook (request: FastifyRequest, reply: FastifyReply) {
       const events = dedupeEvents(parseEvents(request.body, options.maxEvents))
+      const started = performance.now()
       try {
         await log.record(request.app.slug, request.token.sub, events)
       } catch (error) {
@@ -44,6 +48,22 @@ export async function registerReceiveRoute (fastify: FastifyInstance, log: Recei
         // The cause is logged, never sent: it may name the database.
         request.log.error({ err: error, events: events.length }, 'fastify-linked-services: the webhook log could not store the events (answered 503)')
         throw new ReceivedWebhookUnavailableError()
+      }
+      if (webhookChannel.hasSubscribers) {
+        const types = new Set(events.map((event) => event.type))
+        publishWebhookEvent({
+          service: options.service,
+          direction: 'received',
+          app: request.app.slug,
+          type: types.size === 1 ? [...types][0] : null,
+          id: null,
+          outcome: 'stored',
+          attempt: 0,
+          statusCode: null,
+          error: null,
+          count: events.length,
+          durationMs: performance.now() - started
+        })
       }
       return await reply.code(204).send()
     })
