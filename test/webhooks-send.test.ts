@@ -276,6 +276,32 @@ describe('outcomes', () => {
     }
   })
 
+  test('the app store failing at delivery: recorded on the row as a retry, delivered once it answers', async () => {
+    const { store, recorder } = await setup()
+    let failures = 2
+    const flaky = { getApp: async (slug: string) => failures-- > 0 ? await Promise.reject(new Error('store down')) : await store.getApp(slug) }
+    const jobs = new MemoryJobs()
+    const outbox = new MemoryOutbox({ jobs })
+    const warnings: unknown[] = []
+    const log = { debug: () => {}, warn: (fields: unknown) => { warnings.push(fields) }, error: () => {} }
+    const sender = createSender({ appName: APP_NAME, store: flaky, outbox, jobs, policy: FAST, log: log as never })
+    failures = 0
+    const event = await sender.send('4geeks', 'a', {})
+    failures = 2
+    await sender.start()
+    try {
+      const row = await settled(outbox, event.id)
+      assert.equal(row.status, 'delivered')
+      // Two attempts recorded as failed (the store), the third delivered.
+      assert.equal(row.attempts, 3)
+      assert.deepEqual(warnings.map((fields) => (fields as { error: string }).error), ['the app store did not answer', 'the app store did not answer'])
+      assert.equal(recorder.posts.length, 1)
+    } finally {
+      await jobs.stop()
+      await sender.stop()
+    }
+  })
+
   test('a stale or repeated job does nothing: one POST per attempt', async () => {
     const { sender, outbox, recorder, jobs } = await setup()
     const event = await sender.send('4geeks', 'a', {})

@@ -3,13 +3,13 @@
  * `webhookUrl` with a Link JWT (the project's client: its key resolution, undici agent and
  * timeouts), then the outcome written on the row (outcome.ts). A job whose row is no longer
  * pending at that attempt — a stale copy, a double run — does nothing. The handler throws only
- * when this side cannot work (the store or the outbox did not answer, the sender is stopping), so
- * that the job engine runs it again; the receiver's failures are recorded, never thrown.
+ * when the outbox cannot be read or written, or the sender is stopping, so that the job engine
+ * runs it again; every other failure (the receiver's, the app store's) is recorded on the row.
  * No token is logged or stored: the JWT lives only inside the client call.
  */
 import type { FastifyBaseLogger } from 'fastify'
 import type { LinkedClient } from '../../client/client.js'
-import { ClientAppNotFoundError, ClientRequestFailedError, SigningError } from '../../errors.js'
+import { ClientAppNotFoundError, ClientRequestFailedError, SigningError, StoreUnavailableError } from '../../errors.js'
 import type { LinkedServicesStore } from '../../../types/index.js'
 import type { JobHandler, RetryPolicy } from '../jobs/job-queue.js'
 import type { OutgoingWebhook } from '../types.js'
@@ -53,6 +53,9 @@ async function attempt (context: DeliveryContext, event: OutgoingWebhook): Promi
     if (error instanceof ClientAppNotFoundError) return { kind: 'dead', reason: await goneReason(context, event.app), statusCode: null }
     // An unusable key may be fixed by the operator: retried under the policy (the message holds no key).
     if (error instanceof SigningError) return { kind: 'retry', reason: error.message, statusCode: null, retryAfterMs: null }
+    // Recorded on the row rather than thrown: a job the engine gave up on would leave the row
+    // pending with no job; this way the policy applies and the reason shows.
+    if (error instanceof StoreUnavailableError) return { kind: 'retry', reason: 'the app store did not answer', statusCode: null, retryAfterMs: null }
     throw error
   }
 }
