@@ -16,6 +16,8 @@ import { attemptRecord, parseRetryAfter } from '../plugin/webhooks/send/outcome.
 import { createSender, type SenderOptions } from '../plugin/webhooks/send/sender.js'
 import { DEFAULT_RETRY_POLICY } from '../plugin/webhooks/jobs/job-queue.js'
 import type { OutgoingWebhook } from '../plugin/webhooks/types.js'
+import { WEBHOOK_CHANNEL, type WebhookEvent } from '../plugin/webhooks/webhook-events.js'
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { startRecorder, type Recorder } from './fixtures/webhook-recorder.js'
 import { APP_NAME, hmacApp } from './helpers/server.js'
 import { waitFor } from './helpers/services.js'
@@ -312,6 +314,29 @@ describe('outcomes', () => {
     await jobs.settled()
     assert.equal(recorder.posts.length, 1)
     assert.equal((await outbox.get(event.id))?.attempts, 1)
+  })
+
+  test('each attempt is published on the diagnostics channel: outcome, status, reason; no data, no token', async () => {
+    const { sender, outbox, recorder } = await setup()
+    const seen: WebhookEvent[] = []
+    const listen = (message: unknown): void => { if ((message as WebhookEvent).direction === 'sent') seen.push(message as WebhookEvent) }
+    diagnosticsChannel.subscribe(WEBHOOK_CHANNEL, listen)
+    try {
+      recorder.answer = (index) => index === 0 ? { status: 500 } : { status: 204 }
+      const event = await sender.send('4geeks', 'order.paid', { secret: 'do-not-publish' }, { user: 4 })
+      await settled(outbox, event.id)
+      assert.deepEqual(seen.map(({ service, app, type, id, outcome, attempt, statusCode, error, count }) => ({ service, app, type, id, outcome, attempt, statusCode, error, count })), [
+        { service: APP_NAME, app: '4geeks', type: 'order.paid', id: event.id, outcome: 'retry', attempt: 1, statusCode: 500, error: 'receiver answered 500', count: 1 },
+        { service: APP_NAME, app: '4geeks', type: 'order.paid', id: event.id, outcome: 'delivered', attempt: 2, statusCode: 204, error: null, count: 1 }
+      ])
+      const token = recorder.posts[0].authorization.split('Token=')[1]
+      for (const message of seen) {
+        assert.ok(!JSON.stringify(message).includes('do-not-publish') && !JSON.stringify(message).includes(token))
+        assert.ok(message.durationMs >= 0)
+      }
+    } finally {
+      diagnosticsChannel.unsubscribe(WEBHOOK_CHANNEL, listen)
+    }
   })
 
   test('no token in the logs', async () => {

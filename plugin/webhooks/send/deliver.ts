@@ -15,10 +15,13 @@ import type { JobHandler, RetryPolicy } from '../jobs/job-queue.js'
 import type { OutgoingWebhook } from '../types.js'
 import { attemptRecord, resultOfStatus, type AttemptResult } from './outcome.js'
 import type { SendingOutbox } from './outbox.js'
+import { publishWebhookEvent } from '../webhook-events.js'
 
 export type WebhookLogger = Pick<FastifyBaseLogger, 'debug' | 'warn' | 'error'>
 
 export interface DeliveryContext {
+  /** This service's appName (the `service` of the diagnostics event). */
+  appName: string
   store: Pick<LinkedServicesStore, 'getApp'>
   outbox: SendingOutbox
   /** Reads the app from `store` on every call (cacheTtl 0): a removed app or a changed URL counts at once. */
@@ -64,9 +67,23 @@ export function deliveryHandler (context: DeliveryContext): JobHandler {
   return async ({ id, attempt: number }) => {
     const event = await context.outbox.pendingAttempt(id, number)
     if (event === null) return
+    const startedAt = performance.now()
     const result = await attempt(context, event)
     const record = attemptRecord(result, number, event.createdAt, context.policy)
     if (!await context.outbox.recordAttempt(id, number, record)) return
+    publishWebhookEvent({
+      service: context.appName,
+      direction: 'sent',
+      app: event.app,
+      type: event.type,
+      id,
+      outcome: record.status === 'pending' ? 'retry' : record.status,
+      attempt: number,
+      statusCode: record.lastStatusCode,
+      error: record.lastError,
+      count: 1,
+      durationMs: performance.now() - startedAt
+    })
     const fields = { webhook: id, app: event.app, type: event.type, attempt: number, statusCode: record.lastStatusCode }
     if (record.status === 'delivered') context.log?.debug(fields, 'webhook delivered')
     else if (record.status === 'pending') context.log?.warn({ ...fields, error: record.lastError, nextAttemptAt: record.nextAttemptAt }, 'webhook delivery failed; will retry')
