@@ -41,7 +41,7 @@ async function goneReason (context: DeliveryContext, slug: string): Promise<stri
   return `the app ${slug} has no webhookUrl`
 }
 
-async function attempt (context: DeliveryContext, event: OutgoingWebhook): Promise<AttemptResult> {
+async function postOnce (context: DeliveryContext, event: OutgoingWebhook): Promise<AttemptResult> {
   const call = {
     userId: event.userId,
     mode: 'jwt' as const,
@@ -64,13 +64,13 @@ async function attempt (context: DeliveryContext, event: OutgoingWebhook): Promi
 }
 
 export function deliveryHandler (context: DeliveryContext): JobHandler {
-  return async ({ id, attempt: number }) => {
-    const event = await context.outbox.pendingAttempt(id, number)
+  return async ({ id, attempt }) => {
+    const event = await context.outbox.pendingAttempt(id, attempt)
     if (event === null) return
     const startedAt = performance.now()
-    const result = await attempt(context, event)
-    const record = attemptRecord(result, number, event.createdAt, context.policy)
-    if (!await context.outbox.recordAttempt(id, number, record)) return
+    const result = await postOnce(context, event)
+    const record = attemptRecord(result, attempt, event.createdAt, context.policy)
+    if (!await context.outbox.recordAttempt(id, attempt, record)) return
     publishWebhookEvent({
       service: context.appName,
       direction: 'sent',
@@ -78,13 +78,13 @@ export function deliveryHandler (context: DeliveryContext): JobHandler {
       type: event.type,
       id,
       outcome: record.status === 'pending' ? 'retry' : record.status,
-      attempt: number,
+      attempt,
       statusCode: record.lastStatusCode,
       error: record.lastError,
       count: 1,
       durationMs: performance.now() - startedAt
     })
-    const fields = { webhook: id, app: event.app, type: event.type, attempt: number, statusCode: record.lastStatusCode }
+    const fields = { webhook: id, app: event.app, type: event.type, attempt, statusCode: record.lastStatusCode }
     if (record.status === 'delivered') context.log?.debug(fields, 'webhook delivered')
     else if (record.status === 'pending') context.log?.warn({ ...fields, error: record.lastError, nextAttemptAt: record.nextAttemptAt }, 'webhook delivery failed; will retry')
     else context.log?.error({ ...fields, error: record.lastError }, 'webhook delivery gave up (dead)')
