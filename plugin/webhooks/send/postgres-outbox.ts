@@ -59,7 +59,7 @@ function fromRow (row: OutboxRow): OutgoingWebhook {
 /** The same error for every way the database can fail a write; what it said stays in `cause`. */
 function unavailable (error: unknown): Error {
   const code = (error as { code?: unknown } | null)?.code
-  const why = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? `PostgreSQL error ${code}` : 'PostgreSQL did not answer'
+  const why = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? `PostgreSQL error ${code}` : 'PostgreSQL or the job queue did not answer'
   return Object.assign(new WebhookOutboxUnavailableError(why), { cause: error })
 }
 

@@ -109,7 +109,7 @@ export function createSender (options: SenderOptions): Sender {
       return written
     },
     async start () {
-      const handler = deliveryHandler({ store, outbox, client: deliveryClient(), policy, appLevelSub, log, stopping: () => stopping })
+      const handler = deliveryHandler({ appName, store, outbox, client: deliveryClient(), policy, appLevelSub, log, stopping: () => stopping })
       await jobs.work(DELIVER_QUEUE, handler, { concurrency })
     },
     async stop () {
