@@ -24,8 +24,11 @@ export interface DeliveryContext {
   appName: string
   store: Pick<LinkedServicesStore, 'getApp'>
   outbox: SendingOutbox
-  /** Reads the app from `store` on every call (cacheTtl 0): a removed app or a changed URL counts at once. */
-  client: LinkedClient
+  /**
+   * The HTTP client, made on the first delivery (a service that only receives never loads undici).
+   * It reads the app from `store` on every call (cacheTtl 0): a removed app or a changed URL counts at once.
+   */
+  client: () => LinkedClient
   policy: RetryPolicy
   /** Per app slug: the `sub` of an app-level event (`""` default, `null` for 1.2.2 receivers). */
   appLevelSub: Readonly<Record<string, '' | null>>
@@ -48,7 +51,7 @@ async function postOnce (context: DeliveryContext, event: OutgoingWebhook): Prom
     appLevelSub: Object.hasOwn(context.appLevelSub, event.app) ? context.appLevelSub[event.app] : ''
   }
   try {
-    const response = await context.client.app(event.app, call).webhook({ id: event.id, type: event.type, data: event.data }, { throwOnError: false })
+    const response = await context.client().app(event.app, call).webhook({ id: event.id, type: event.type, data: event.data }, { throwOnError: false })
     return resultOfStatus(response.status, response.headers)
   } catch (error) {
     if (context.stopping()) throw error

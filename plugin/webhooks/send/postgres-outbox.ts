@@ -119,6 +119,21 @@ export class PostgresOutbox implements SendingOutbox {
     return (rows[0]?.oldest as Date | null | undefined) ?? null
   }
 
+  async requeueOverdue (graceMs: number, limit: number): Promise<number> {
+    // SKIP LOCKED: instances sweeping at once requeue each row once.
+    return await this.#transaction(async (db) => {
+      const { rows } = await db.query(
+        `UPDATE ${this.#table} SET next_attempt_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM ${this.#table} WHERE status = 'pending' AND next_attempt_at < now() - $1 * interval '1 millisecond'
+                      ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id, attempts`, [graceMs, limit])
+      for (const row of rows as Array<{ id: string, attempts: number }>) {
+        await this.#jobs.enqueue(DELIVER_QUEUE, { id: Number(row.id), attempt: row.attempts + 1 }, { db })
+      }
+      return rows.length
+    })
+  }
+
   async list (filter: WebhookListFilter<OutgoingStatus> = {}): Promise<OutgoingWebhook[]> {
     const { rows } = await this.#pool.query(
       `SELECT * FROM ${this.#table}
