@@ -4,9 +4,9 @@
  * - `GET /v1/auth/app/user/:id?` with `scope(['read:user'])`: the users a linked app may see
  *   (the original's AppUserView): on behalf of a user, only that user; for an app that requires
  *   an agreement, only users who agreed; `:id` picks one (404 / 403 otherwise).
- * - `POST /v1/webhook` with `scope(['webhook'], { mode: 'jwt' })`: one event `{ id, type, data }`
- *   or an array of them, kept in an idempotent log: the same (app, id) twice is stored once and
- *   updated (the original's FirstPartyWebhookLog get-or-create); answers 204.
+ * - `POST /v1/webhook` (linkedWebhooks, scope `webhook`, JWT only): one event `{ id, type, data }`
+ *   or an array of them, kept in the webhook log: the same (app, user, id, type) twice is stored
+ *   once and updated (the original's FirstPartyWebhookLog get-or-create); answers 204.
  * - `GET|POST /account/authorize/:app`: the consent page, where a user (signed in through the demo
  *   login, examples/demo-login.ts) grants an app its optional scopes.
  * - `GET /metrics`: Prometheus metrics (linkedServicesMetrics, on a registry of its own). Every
@@ -14,61 +14,15 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify'
 import { Registry } from 'prom-client'
-import linkedServices, { linkedServicesConsent, MemoryStore, type LinkedServicesOptions, type MemoryStoreData, type UserRecord } from '../plugin/index.js'
+import linkedServices, { linkedServicesConsent, linkedWebhooks, MemoryStore, type LinkedServicesOptions, type MemoryStoreData, type UserRecord } from '../plugin/index.js'
 import { linkedServicesMetrics } from '../plugin/observability.js'
 import { demoLogin, demoSessionUser } from './demo-login.js'
-
-export interface WebhookEvent {
-  app: string
-  /** The caller-side user the event is about (`token.sub`), or null. */
-  userId: string | null
-  /** The sender's event id, or null when it sent none. */
-  externalId: string | null
-  type: string
-  data: unknown
-  receivedAt: Date
-  updatedAt: Date
-}
-
-/** The webhook log: idempotent on (app, event id). */
-export class WebhookEventLog {
-  readonly #byKey = new Map<string, WebhookEvent>()
-  readonly #all: WebhookEvent[] = []
-
-  record (app: string, userId: string | null, event: Record<string, unknown>): WebhookEvent {
-    const id = event.id === undefined || event.id === null ? null : String(event.id)
-    const type = typeof event.type === 'string' ? event.type : 'unknown'
-    const data = event.data ?? null
-    const now = new Date()
-    if (id !== null) {
-      const key = JSON.stringify([app, id])
-      const existing = this.#byKey.get(key)
-      if (existing !== undefined) {
-        Object.assign(existing, { userId, type, data, updatedAt: now })
-        return existing
-      }
-      const created: WebhookEvent = { app, userId, externalId: id, type, data, receivedAt: now, updatedAt: now }
-      this.#byKey.set(key, created)
-      this.#all.push(created)
-      return created
-    }
-    const anonymous: WebhookEvent = { app, userId, externalId: null, type, data, receivedAt: now, updatedAt: now }
-    this.#all.push(anonymous)
-    return anonymous
-  }
-
-  list (): readonly WebhookEvent[] {
-    return [...this.#all]
-  }
-}
 
 export interface ExampleAppOptions {
   /** This service's slug. Default `data.appName`, else `nodeservice`. */
   appName?: string
   /** The apps, agreements and users (examples/apps.json). */
   data: MemoryStoreData & { appName?: string }
-  /** Default: a new log. */
-  events?: WebhookEventLog
   logger?: FastifyServerOptions['logger']
   /** More plugin options (signature tolerance, resolveRemoteUsers, ...). */
   plugin?: Partial<LinkedServicesOptions>
@@ -78,7 +32,6 @@ export interface ExampleApp {
   app: FastifyInstance
   metrics: Registry
   store: MemoryStore
-  events: WebhookEventLog
   appName: string
 }
 
@@ -94,7 +47,6 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
   const appName = options.appName ?? options.data.appName ?? 'nodeservice'
   const { apps, agreements, users } = options.data
   const store = new MemoryStore({ apps, agreements, users })
-  const events = options.events ?? new WebhookEventLog()
   const userIds = (options.data.users ?? []).map((user) => String(user.id))
   const app = Fastify({ logger: options.logger ?? false })
   await app.register(linkedServices, { ...options.plugin, appName, store })
@@ -148,16 +100,10 @@ export async function buildExampleApp (options: ExampleAppOptions): Promise<Exam
     return users.map(publicUser)
   })
 
-  app.post('/v1/webhook', { preHandler: app.scope(['webhook'], { mode: 'jwt' }) }, async (request, reply) => {
-    const body = request.body
-    const list = Array.isArray(body) ? body : [body]
-    if (list.length === 0 || list.some((event) => event === null || typeof event !== 'object' || Array.isArray(event))) {
-      const { statusCode, body: detail } = problem(400, 'bad-webhook', 'The body must be an event object or an array of them')
-      return await reply.code(statusCode).send(detail)
-    }
-    for (const event of list) events.record(request.app!.slug, request.token?.sub ?? null, event as Record<string, unknown>)
-    return await reply.code(204).send()
-  })
+  // The receiver: every event stored once in the webhook log (a redelivery updates it), then
+  // handled; user.created / user.updated are handled by the built-in import. JWT only, as in the
+  // original's documentation.
+  await app.register(linkedWebhooks, { receive: { path: '/v1/webhook', mode: 'jwt' } })
 
-  return { app, metrics, store, events, appName }
+  return { app, metrics, store, appName }
 }

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyRequest } from 'fastify'
 import { expectAssignable, expectError, expectType } from 'tsd'
 import linkedServices, {
-  linkedServices as named, linkedServicesConsent, MemoryStore, type AppRecord, type AppSummary, type ConsentCatalogue, type LinkedApp, type LinkedServicesAdmin, type LinkedServicesStore, type LinkedToken, type UserRecord
+  linkedServices as named, linkedServicesConsent, linkedWebhooks, DEFAULT_RETRY_POLICY, MemoryStore, type OutgoingWebhook, type ReceivedWebhook, type WebhooksDecorator, type AppRecord, type AppSummary, type ConsentCatalogue, type LinkedApp, type LinkedServicesAdmin, type LinkedServicesStore, type LinkedToken, type UserRecord
 } from '../dist/plugin/index.js'
 
 const app = Fastify()
@@ -60,3 +60,15 @@ expectType<Promise<AppSummary[]>>(admin.listApps())
 expectError(admin.getApp('a').then((summary) => summary.privateKey))
 expectError(admin.attachScope('a', 'read:user', 'sometimes'))
 expectType<Promise<AppSummary>>(admin.rotateKey('a', { privateKey: 'ab' }, { gracePeriod: 60_000 }))
+
+// Webhooks: one line to receive, `send` typed, handlers see the stored event.
+app.register(linkedWebhooks, { receive: { path: '/v1/webhook' }, handlers: { 'order.paid': async (event) => { expectType<ReceivedWebhook>(event) } } })
+app.register(linkedWebhooks, { delivery: { maxAttempts: 5, timeoutMs: 5000, appLevelSub: { legacy: null } }, processing: { concurrency: 2 } })
+expectError(app.register(linkedWebhooks, { receive: { path: 42 } }))
+expectError(app.register(linkedWebhooks, { delivery: { appLevelSub: { legacy: 'x' } } }))
+expectType<Promise<OutgoingWebhook>>(app.webhooks.send('billing', 'invoice.paid', { total: 5 }, { user: 7 }))
+expectType<WebhooksDecorator>(app.webhooks.on('order.paid', async (event, context) => { expectType<string>(context.app) }))
+expectType<Promise<OutgoingWebhook[]>>(app.webhooks.outbox.list({ status: 'dead', app: 'billing' }))
+expectError(app.webhooks.outbox.list({ status: 'done' }))
+expectType<Promise<number>>(app.webhooks.received.retry({ app: 'billing' }))
+expectType<number>(DEFAULT_RETRY_POLICY.maxAttempts)

@@ -9,6 +9,8 @@ import { encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { hmacKeyHex } from './helpers/keys.js'
 import { secretSpellings } from './helpers/attacks.js'
 import { hmacCaller, signedInject } from './helpers/signature.js'
+import linkedWebhooks from '../plugin/webhooks/plugin.js'
+import { callerApp, PATH, receiver, RECEIVER, until } from './webhooks-receive-helpers.js'
 
 const APP_NAME = 'nodeservice'
 const KEY = hmacKeyHex(32)
@@ -244,4 +246,46 @@ test('tracing and metrics: a failing observer never fails a request', async () =
   } finally {
     await app.close()
   }
+})
+
+test('webhooks: delivery attempts and handler runs are counted by peer and outcome; the logs are gauges read at scrape time', async (t) => {
+  const key = callerApp('sender').privateKey as string
+  const receiving = await receiver(new MemoryStore({ apps: [callerApp('sender', { privateKey: key })] }), { receive: { path: PATH } })
+  t.after(async () => await receiving.close())
+  const receiverRegistry = new Registry()
+  const address = await receiving.listen({ host: '127.0.0.1', port: 0 })
+  const sending = Fastify()
+  t.after(async () => await sending.close())
+  const registry = new Registry()
+  await sending.register(linkedServices, {
+    appName: 'sender',
+    store: new MemoryStore({ apps: [{ slug: RECEIVER, algorithm: 'HMAC_SHA256', privateKey: key, requireAnAgreement: false, webhookUrl: `${address}${PATH}` }] })
+  })
+  await sending.register(linkedWebhooks, { delivery: { baseDelayMs: 10, maxDelayMs: 20 } })
+  await sending.register(linkedServicesMetrics, { registry })
+  await sending.ready()
+  // The receiver's metrics, registered on a second instance's registry through the same channel.
+  const observer = Fastify()
+  t.after(async () => await observer.close())
+  await observer.register(linkedServices, { appName: RECEIVER, store: new MemoryStore() })
+  await observer.register(linkedServicesMetrics, { registry: receiverRegistry })
+  await observer.ready()
+
+  const sent = await sending.webhooks.send(RECEIVER, 'order.paid', { total: 5 })
+  await until(async () => (await sending.webhooks.outbox.get(sent.id))?.status === 'delivered')
+  // No handler for order.paid on the receiver: the run ends in error.
+  await until(async () => (await receiving.webhooks.received.counts()).error === 1)
+
+  const text = await registry.metrics()
+  assert.match(text, new RegExp(`linked_services_webhook_events_total\\{direction="sent",app="${RECEIVER}",outcome="delivered"\\} 1`))
+  assert.match(text, /linked_services_webhook_outbox_events\{status="delivered"\} 1/)
+  assert.match(text, /linked_services_webhook_outbox_events\{status="pending"\} 0/)
+  assert.match(text, /linked_services_webhook_outbox_oldest_pending_seconds 0/)
+  assert.doesNotMatch(text, /total\\":5|order\.paid/, 'no event data or type in a label')
+  // The receiver's service name is RECEIVER: its events reach the observer registered under that name.
+  const received = await receiverRegistry.metrics()
+  assert.match(received, /linked_services_webhook_events_total\{direction="received",app="sender",outcome="stored"\} 1/)
+  assert.match(received, /linked_services_webhook_events_total\{direction="received",app="sender",outcome="error"\} 1/)
+  // Not registered with linkedWebhooks: no webhook gauge values, and the scrape still works.
+  assert.doesNotMatch(received, /linked_services_webhook_outbox_events\{/)
 })

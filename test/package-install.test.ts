@@ -84,6 +84,28 @@ test('a backend whose package is missing is named with the command that installs
   }
 })
 
+test('webhooks on the MemoryStore: receiving needs no backend; send without undici is refused, naming it', () => {
+  const out = node(`
+    import Fastify from 'fastify'
+    import linkedServices, { linkedWebhooks, MemoryStore, signJwt, linkAuthorizationHeader } from 'fastify-linked-services'
+    const peer = { slug: 'peer', algorithm: 'HMAC_SHA256', privateKey: 'ab'.repeat(32), requireAnAgreement: false, webhookUrl: 'http://127.0.0.1:1/hook' }
+    const app = Fastify()
+    await app.register(linkedServices, { appName: 'nodeservice', store: new MemoryStore({ apps: [peer] }) })
+    await app.register(linkedWebhooks, { receive: { path: '/v1/webhook' } })
+    await app.ready()
+    const token = signJwt({ appName: 'peer', app: { ...peer, slug: 'nodeservice' } })
+    const received = await app.inject({ method: 'POST', url: '/v1/webhook', headers: { authorization: linkAuthorizationHeader('peer', token) }, payload: { id: 1, type: 'order.paid', data: {} } })
+    let send
+    try { await app.webhooks.send('peer', 'order.paid', {}); send = 'no error' } catch (error) { send = { code: error.code, message: error.message } }
+    console.log(JSON.stringify({ status: received.statusCode, stored: (await app.webhooks.received.list()).length, send }))
+    await app.close()`)
+  const result = JSON.parse(out) as { status: number, stored: number, send: { code: string, message: string } }
+  assert.equal(result.status, 204)
+  assert.equal(result.stored, 1)
+  assert.equal(result.send.code, 'FST_LINKED_SERVICES_MISSING_PEER_DEPENDENCY')
+  assert.match(result.send.message, /npm install undici/)
+})
+
 test('the CLI runs from the install, and `migrate` without pg names the package', () => {
   const bin = join(consumer, 'node_modules', '.bin', 'linked-services')
   const keygen = spawnSync(bin, ['keygen', '--algorithm', 'HMAC_SHA256'], { encoding: 'utf8' })

@@ -96,6 +96,15 @@ describe('webhook delivery under faults (real processes, PostgreSQL)', { skip },
     assert.equal(row.last_status_code, 204)
   })
 
+  test('stored but answered 503 (a lost answer): delivered again, the log keeps one row with the data', async () => {
+    await postJson(`${receiver.url}/control`, { failAfterStoring: 2 })
+    const ids = await send(sender, 'lost-answer')
+    await waitFor(async () => (await outboxRows(ids))[0].status === 'delivered', 30_000, 50)
+    const posts = await getJson<Record<string, number>>(`${receiver.url}/posts`)
+    assert.equal(posts[String(ids[0])], 3, 'POSTed three times')
+    assertExactlyOnce(await received('lost-answer'), ids, 'lost-answer')
+  })
+
   test('the receiver answers 4xx (not 408/429): dead at once with the status', async () => {
     await postJson(`${receiver.url}/control`, { failNext: 1, status: 422 })
     const ids = await send(sender, '4xx')
@@ -108,7 +117,7 @@ describe('webhook delivery under faults (real processes, PostgreSQL)', { skip },
 
   test('the sender SIGKILLed in the middle of a batch: after restart nothing is lost, redeliveries absorbed by the log', async () => {
     // A slow receiver, so that the kill lands with deliveries in flight.
-    await postJson(`${receiver.url}/control`, { delayMs: 40 })
+    await postJson(`${receiver.url}/control`, { delayMs: 100 })
     const ids = await send(sender, 'kill', 200)
     const postsBefore = async (): Promise<number> => {
       const posts = await getJson<Record<string, number>>(`${receiver.url}/posts`)

@@ -27,11 +27,11 @@ describe('webhooks sent from PostgreSQL', { skip }, () => {
   let recorder: Recorder
   const running: Array<{ jobs: PgBossJobs, sender: Sender }> = []
 
-  async function instance (options: { outboxPool?: pg.Pool, store?: { getApp: PostgresStore['getApp'] } } = {}): Promise<{ jobs: PgBossJobs, outbox: PostgresOutbox, sender: Sender }> {
+  async function instance (options: { outboxPool?: pg.Pool, store?: { getApp: PostgresStore['getApp'] }, sweepIntervalMs?: number } = {}): Promise<{ jobs: PgBossJobs, outbox: PostgresOutbox, sender: Sender }> {
     const jobs = new PgBossJobs({ pool: store.pool, schema, pollingIntervalSeconds: 0.5, expireInSeconds: 5, maintenanceIntervalSeconds: 1 })
     await jobs.start()
     const outbox = new PostgresOutbox({ pool: options.outboxPool ?? store.pool, schema, jobs })
-    const sender = createSender({ appName: APP_NAME, store: options.store ?? store, outbox, jobs, policy: FAST })
+    const sender = createSender({ appName: APP_NAME, store: options.store ?? store, outbox, jobs, policy: FAST, sweepIntervalMs: options.sweepIntervalMs })
     await sender.start()
     running.push({ jobs, sender })
     return { jobs, outbox, sender }
@@ -55,11 +55,15 @@ describe('webhooks sent from PostgreSQL', { skip }, () => {
     await store.addApp(hmacApp('4geeks', { webhookUrl: recorder.url }))
   })
 
-  after(async () => {
-    for (const { jobs, sender } of running) {
+  async function stopAll (): Promise<void> {
+    for (const { jobs, sender } of running.splice(0)) {
       await jobs.stop(2000)
       await sender.stop()
     }
+  }
+
+  after(async () => {
+    await stopAll()
     await recorder?.close()
     await store?.close()
     await dropSchema(`${schema}_jobs`)
@@ -162,6 +166,9 @@ describe('webhooks sent from PostgreSQL', { skip }, () => {
   })
 
   test('the operator\'s view: list, get, counts, oldest pending, retry of dead rows, purge', async () => {
+    // The senders of earlier tests read apps from the PostgresStore, which has no "ops": one of
+    // them taking an "ops" job would record it dead ("removed from the store"). Only this test's runs.
+    await stopAll()
     const appStore = new MemoryStore({ apps: [hmacApp('ops', { webhookUrl: recorder.url })] })
     const { sender, outbox } = await instance({ store: appStore })
     recorder.answer = (_index, post) => (post.body as { type: string }).type === 'refused' ? { status: 410 } : { status: 204 }
@@ -183,5 +190,22 @@ describe('webhooks sent from PostgreSQL', { skip }, () => {
     assert.equal(retried.attempts, 2)
     assert.equal(await outbox.purge({ app: 'ops', status: 'delivered' }), 2)
     assert.deepEqual(await outbox.counts({ app: 'ops' }), { pending: 0, delivered: 0, dead: 0 })
+  })
+
+  test('a pending event whose job was lost (given up during a long outage) is queued again by the sweep and delivered once', async () => {
+    await stopAll()
+    recorder.answer = () => ({ status: 204 })
+    // A row as a lost job leaves it: pending, due ten minutes ago, no job in pg-boss.
+    const { rows } = await store.pool.query(`INSERT INTO "${schema}".webhook_outbox (app, type, data, attempts, next_attempt_at)
+      VALUES ('4geeks', 'order.paid', '{"lost":true}', 2, now() - interval '10 minutes') RETURNING id`)
+    const id = Number(rows[0].id)
+    const { outbox } = await instance({ sweepIntervalMs: 50 })
+    const row = await settled(outbox, id)
+    assert.equal(row.status, 'delivered', row.lastError ?? '')
+    assert.equal(row.attempts, 3, 'the sweep queued the next attempt, not a new first one')
+    // Later sweeps find nothing overdue: one POST.
+    const jobs = await store.pool.query(`SELECT count(*)::int AS n FROM "${schema}_jobs".job WHERE data->>'id' = $1`, [String(id)])
+    assert.ok(jobs.rows[0].n >= 1)
+    assert.equal(postsOf(id), 1)
   })
 })

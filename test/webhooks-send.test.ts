@@ -16,6 +16,8 @@ import { attemptRecord, parseRetryAfter } from '../plugin/webhooks/send/outcome.
 import { createSender, type SenderOptions } from '../plugin/webhooks/send/sender.js'
 import { DEFAULT_RETRY_POLICY } from '../plugin/webhooks/jobs/job-queue.js'
 import type { OutgoingWebhook } from '../plugin/webhooks/types.js'
+import { WEBHOOK_CHANNEL, type WebhookEvent } from '../plugin/webhooks/webhook-events.js'
+import diagnosticsChannel from 'node:diagnostics_channel'
 import { startRecorder, type Recorder } from './fixtures/webhook-recorder.js'
 import { APP_NAME, hmacApp } from './helpers/server.js'
 import { waitFor } from './helpers/services.js'
@@ -276,6 +278,32 @@ describe('outcomes', () => {
     }
   })
 
+  test('the app store failing at delivery: recorded on the row as a retry, delivered once it answers', async () => {
+    const { store, recorder } = await setup()
+    let failures = 2
+    const flaky = { getApp: async (slug: string) => failures-- > 0 ? await Promise.reject(new Error('store down')) : await store.getApp(slug) }
+    const jobs = new MemoryJobs()
+    const outbox = new MemoryOutbox({ jobs })
+    const warnings: unknown[] = []
+    const log = { debug: () => {}, warn: (fields: unknown) => { warnings.push(fields) }, error: () => {} }
+    const sender = createSender({ appName: APP_NAME, store: flaky, outbox, jobs, policy: FAST, log: log as never })
+    failures = 0
+    const event = await sender.send('4geeks', 'a', {})
+    failures = 2
+    await sender.start()
+    try {
+      const row = await settled(outbox, event.id)
+      assert.equal(row.status, 'delivered')
+      // Two attempts recorded as failed (the store), the third delivered.
+      assert.equal(row.attempts, 3)
+      assert.deepEqual(warnings.map((fields) => (fields as { error: string }).error), ['the app store did not answer', 'the app store did not answer'])
+      assert.equal(recorder.posts.length, 1)
+    } finally {
+      await jobs.stop()
+      await sender.stop()
+    }
+  })
+
   test('a stale or repeated job does nothing: one POST per attempt', async () => {
     const { sender, outbox, recorder, jobs } = await setup()
     const event = await sender.send('4geeks', 'a', {})
@@ -286,6 +314,29 @@ describe('outcomes', () => {
     await jobs.settled()
     assert.equal(recorder.posts.length, 1)
     assert.equal((await outbox.get(event.id))?.attempts, 1)
+  })
+
+  test('each attempt is published on the diagnostics channel: outcome, status, reason; no data, no token', async () => {
+    const { sender, outbox, recorder } = await setup()
+    const seen: WebhookEvent[] = []
+    const listen = (message: unknown): void => { if ((message as WebhookEvent).direction === 'sent') seen.push(message as WebhookEvent) }
+    diagnosticsChannel.subscribe(WEBHOOK_CHANNEL, listen)
+    try {
+      recorder.answer = (index) => index === 0 ? { status: 500 } : { status: 204 }
+      const event = await sender.send('4geeks', 'order.paid', { secret: 'do-not-publish' }, { user: 4 })
+      await settled(outbox, event.id)
+      assert.deepEqual(seen.map(({ service, app, type, id, outcome, attempt, statusCode, error, count }) => ({ service, app, type, id, outcome, attempt, statusCode, error, count })), [
+        { service: APP_NAME, app: '4geeks', type: 'order.paid', id: event.id, outcome: 'retry', attempt: 1, statusCode: 500, error: 'receiver answered 500', count: 1 },
+        { service: APP_NAME, app: '4geeks', type: 'order.paid', id: event.id, outcome: 'delivered', attempt: 2, statusCode: 204, error: null, count: 1 }
+      ])
+      const token = recorder.posts[0].authorization.split('Token=')[1]
+      for (const message of seen) {
+        assert.ok(!JSON.stringify(message).includes('do-not-publish') && !JSON.stringify(message).includes(token))
+        assert.ok(message.durationMs >= 0)
+      }
+    } finally {
+      diagnosticsChannel.unsubscribe(WEBHOOK_CHANNEL, listen)
+    }
   })
 
   test('no token in the logs', async () => {

@@ -6,6 +6,7 @@
 import type { LinkedServicesAdmin } from '../../types/index.js'
 import { type AdminSession, openAdminStore, STORE_HELP, STORE_OPTIONS } from './admin-store.js'
 import { CliError, parseCommandArgs, type CliIo, type Command, type Env } from './io.js'
+export { table } from './io.js'
 
 type OptionSpec = { type: 'string' | 'boolean', short?: string }
 type Values = Record<string, string | boolean | undefined>
@@ -102,14 +103,6 @@ async function runSubcommand (group: string, sub: Subcommand, argv: string[], en
     await session.close()
   }
   return 0
-}
-
-/** Fixed-width columns for people. */
-export function table (headers: string[], rows: string[][]): string {
-  if (rows.length === 0) return '(none)'
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)))
-  const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()
-  return [line(headers), ...rows.map(line)].join('\n')
 }
 
 export function printJson (io: CliIo, value: unknown): void {

@@ -6,7 +6,7 @@
  */
 import { PostgresAuditSink } from '../stores/postgres-audit-sink.js'
 import type { AuditFilter, AuditRow } from '../stores/postgres/audit-query.js'
-import { CliError, DATABASE_OPTIONS, parseCommandArgs, processIo, redactUrl, requireDatabaseUrl, type CliIo, type Env } from './io.js'
+import { CliError, DATABASE_OPTIONS, parseCommandArgs, parseSince, positiveInteger, processIo, redactUrl, requireDatabaseUrl, table, type CliIo, type Env } from './io.js'
 
 export const AUDIT_HELP = `Usage: linked-services audit <tail|query> [options]
 
@@ -35,24 +35,7 @@ Example:
 Exit codes: 0 done, 1 the database failed, 2 usage error.
 `
 
-const AGE = /^(\d+)(s|m|h|d)$/
-const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
-
-export function parseSince (text: string, now = Date.now()): Date {
-  const age = AGE.exec(text)
-  if (age !== null) return new Date(now - Number(age[1]) * UNIT_MS[age[2]])
-  const date = new Date(text)
-  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
-    throw new CliError(`--since must be an ISO date (2026-01-31T12:00:00Z) or an age (30s, 15m, 2h, 7d), got ${JSON.stringify(text)}`)
-  }
-  return date
-}
-
-function positiveInteger (text: string | undefined, name: string, fallback: number): number {
-  if (text === undefined) return fallback
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 100_000) throw new CliError(`${name} must be an integer from 1 to 100000`)
-  return Number(text)
-}
+export { parseSince }
 
 const COLUMNS: Array<[string, (row: AuditRow) => string]> = [
   ['at', (row) => row.at.toISOString()],
@@ -68,11 +51,7 @@ const COLUMNS: Array<[string, (row: AuditRow) => string]> = [
 ]
 
 export function formatTable (rows: AuditRow[], header = true): string {
-  const cells = rows.map((row) => COLUMNS.map(([, cell]) => cell(row)))
-  const widths = COLUMNS.map(([name], i) => Math.max(name.length, ...cells.map((line) => line[i].length)))
-  const lines = header ? [COLUMNS.map(([name], i) => name.padEnd(widths[i])).join('  ').trimEnd()] : []
-  for (const line of cells) lines.push(line.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd())
-  return lines.join('\n')
+  return table(COLUMNS.map(([name]) => name), rows.map((row) => COLUMNS.map(([, cell]) => cell(row))), { header, empty: '' })
 }
 
 function formatJson (rows: AuditRow[]): string {

@@ -149,3 +149,35 @@ export function redactUrl (url: string): string {
     return '(the database URL)'
   }
 }
+
+/**
+ * Fixed-width columns for people: `(none)` for no rows, unless `empty` says otherwise;
+ * `header: false` for the lines that follow a first table.
+ */
+export function table (headers: string[], rows: string[][], options: { header?: boolean, empty?: string } = {}): string {
+  if (rows.length === 0 && options.empty === undefined) return '(none)'
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)))
+  const line = (cells: string[]): string => cells.map((cell, column) => cell.padEnd(widths[column])).join('  ').trimEnd()
+  return [...(options.header === false ? [] : [line(headers)]), ...rows.map(line)].join('\n')
+}
+
+const AGE = /^(\d+)(s|m|h|d)$/
+const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** An instant given as an ISO date (2026-01-31T12:00:00Z) or as an age before now (30s, 15m, 2h, 7d). */
+export function parseSince (text: string, now = Date.now(), option = '--since'): Date {
+  const age = AGE.exec(text)
+  if (age !== null) return new Date(now - Number(age[1]) * UNIT_MS[age[2]])
+  const date = new Date(text)
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text) || Number.isNaN(date.getTime())) {
+    throw new CliError(`${option} must be an ISO date (2026-01-31T12:00:00Z) or an age (30s, 15m, 2h, 7d), got ${JSON.stringify(text)}`)
+  }
+  return date
+}
+
+/** An integer option from 1 to `max`, else `fallback` when absent. */
+export function positiveInteger (text: string | undefined, name: string, fallback: number, max = 100_000): number {
+  if (text === undefined) return fallback
+  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > max) throw new CliError(`${name} must be an integer from 1 to ${max}`)
+  return Number(text)
+}

@@ -22,6 +22,12 @@ const runAudit: Command = async (argv, env, io) => {
   return await runAuditCommand(argv, env, io)
 }
 
+// So do the webhook logs.
+const runWebhooks: Command = async (argv, env, io) => {
+  const { runWebhooksCommand } = await import('./webhooks.js')
+  return await runWebhooksCommand()(argv, env, io)
+}
+
 const runImport: Command = async (argv, env, io) => {
   const { runImportDjango } = await import('./import-django.js')
   return await runImportDjango(argv, env, io)
@@ -37,6 +43,7 @@ const COMMANDS: Record<string, { run: Command, summary: string, help?: string }>
   scopes: { run: SCOPES.run, summary: 'the scope catalogue: add, list, remove, attach, detach', help: SCOPES.help },
   agreements: { run: AGREEMENTS.run, summary: 'users\' agreements with apps: list, grant, revoke', help: AGREEMENTS.help },
   users: { run: USERS.run, summary: 'local users and their ids in apps: add, list, link, unlink', help: USERS.help },
+  webhooks: { run: runWebhooks, summary: 'the webhook outbox and receive log: list, show, retry, purge [--log] [--status] [--app]' },
   'import-django': { run: runImport, summary: 'copy the links of a Django service running the original into PostgreSQL' }
 }
 

@@ -10,7 +10,8 @@ import type { Registry } from 'prom-client'
 import { InvalidOptionError } from '../errors.js'
 import { loadPromClient } from '../lazy-modules.js'
 import { integerOption, LabelLimiter, objectWith, pluginOptions } from '../option-checks.js'
-import { linkedServicesStats, subscribeClient, subscribeScope, subscribeStore, type Unsubscribe } from './subscribe.js'
+import type { WebhooksStats } from '../webhooks/plugin.js'
+import { linkedServicesStats, subscribeClient, subscribeScope, subscribeStore, subscribeWebhooks, type Unsubscribe } from './subscribe.js'
 
 /** A prom-client Registry (typed by what the plugin uses: the types need no prom-client installed). */
 export interface MetricsRegistry {
@@ -97,6 +98,56 @@ async function registerLinkedServicesMetrics (fastify: FastifyInstance, rawOptio
     }
   }))
 
+  const webhookEvents = named('linked_services_webhook_events_total', () => new prom.Counter({
+    name: 'linked_services_webhook_events_total',
+    help: 'Webhook delivery attempts (sent: delivered, retry, dead) and handler runs (received: done, retry, error), by peer app; received events stored (stored)',
+    labelNames: ['direction', 'app', 'outcome'],
+    registers
+  }))
+  // Read from the logs when scraped (linkedWebhooks registered): what is waiting, and for how long.
+  // A scrape while the database is down keeps the last figures instead of failing the scrape.
+  // One read per scrape for the three gauges (they are collected one after the other).
+  let lastRead: { at: number, stats: Promise<WebhooksStats | null> } | null = null
+  const webhookStats = async (): Promise<WebhooksStats | null> => {
+    const webhooks = (fastify as unknown as { webhooks?: { stats?: () => Promise<WebhooksStats> } }).webhooks
+    if (typeof webhooks?.stats !== 'function') return null
+    if (lastRead === null || Date.now() - lastRead.at > 1000) {
+      lastRead = { at: Date.now(), stats: webhooks.stats().catch(() => null) }
+    }
+    return await lastRead.stats
+  }
+  named('linked_services_webhook_outbox_events', () => new prom.Gauge({
+    name: 'linked_services_webhook_outbox_events',
+    help: 'Events in the webhook outbox, by status (pending: not delivered yet; dead: given up)',
+    labelNames: ['status'],
+    registers,
+    async collect () {
+      const current = await webhookStats()
+      if (current === null) return
+      for (const status of ['pending', 'delivered', 'dead'] as const) this.set({ status }, current.outbox[status])
+    }
+  }))
+  named('linked_services_webhook_outbox_oldest_pending_seconds', () => new prom.Gauge({
+    name: 'linked_services_webhook_outbox_oldest_pending_seconds',
+    help: 'How long the oldest undelivered event of the outbox has waited (0: none waiting)',
+    registers,
+    async collect () {
+      const current = await webhookStats()
+      if (current !== null) this.set((current.outbox.oldestPendingAgeMs ?? 0) / 1000)
+    }
+  }))
+  named('linked_services_webhook_received_events', () => new prom.Gauge({
+    name: 'linked_services_webhook_received_events',
+    help: 'Events in the webhook receive log, by status (pending: handlers not run yet; error: given up)',
+    labelNames: ['status'],
+    registers,
+    async collect () {
+      const current = await webhookStats()
+      if (current === null) return
+      for (const status of ['pending', 'done', 'error'] as const) this.set({ status }, current.received[status])
+    }
+  }))
+
   const unsubscribe: Unsubscribe[] = [
     subscribeScope(stats.service, {
       end (event) {
@@ -113,6 +164,9 @@ async function registerLinkedServicesMetrics (fastify: FastifyInstance, rawOptio
     }),
     subscribeClient(stats.service, (event) => {
       clientCalls.inc({ peer: peers.label(event.peer), status: event.status === null ? 'error' : String(event.status) })
+    }),
+    subscribeWebhooks(stats.service, (event) => {
+      webhookEvents.inc({ direction: event.direction, app: peers.label(event.app), outcome: event.outcome }, event.outcome === 'stored' ? event.count : 1)
     })
   ]
 

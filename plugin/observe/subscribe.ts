@@ -10,6 +10,7 @@ import { storeChannel, type StoreCallEvent } from '../cache/call-store.js'
 import { clientChannel, type ClientCallEvent } from '../client/client-events.js'
 import { InvalidOptionError } from '../errors.js'
 import { scopeChannel, type ScopeEvent } from '../route/scope-events.js'
+import { webhookChannel, type WebhookEvent } from '../webhooks/webhook-events.js'
 
 export type Unsubscribe = () => void
 
@@ -66,12 +67,22 @@ export function subscribeStore (handlers: Handlers<StoreCallEvent>): Unsubscribe
   return () => storeChannel.unsubscribe(subscribers)
 }
 
-/** Outgoing calls made by clients whose appName is `service`. */
-export function subscribeClient (service: string, handler: (event: ClientCallEvent) => void): Unsubscribe {
+/** The messages of a plain channel whose events name their `service`, for that service only. */
+function subscribeService<T extends { service: string }> (channel: typeof clientChannel, service: string, handler: (event: T) => void): Unsubscribe {
   const safe = guarded(handler)
   const subscriber = (message: unknown): void => {
-    if ((message as ClientCallEvent).service === service) safe(message as ClientCallEvent)
+    if ((message as T).service === service) safe(message as T)
   }
-  clientChannel.subscribe(subscriber)
-  return () => { clientChannel.unsubscribe(subscriber) }
+  channel.subscribe(subscriber)
+  return () => { channel.unsubscribe(subscriber) }
+}
+
+/** Outgoing calls made by clients whose appName is `service`. */
+export function subscribeClient (service: string, handler: (event: ClientCallEvent) => void): Unsubscribe {
+  return subscribeService(clientChannel, service, handler)
+}
+
+/** Webhook deliveries, handler runs and stored requests of `service`. */
+export function subscribeWebhooks (service: string, handler: (event: WebhookEvent) => void): Unsubscribe {
+  return subscribeService(webhookChannel, service, handler)
 }

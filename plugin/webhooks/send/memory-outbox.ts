@@ -99,6 +99,19 @@ export class MemoryOutbox implements SendingOutbox {
     return oldest === null ? null : new Date(oldest)
   }
 
+  async requeueOverdue (graceMs: number, limit: number): Promise<number> {
+    const before = Date.now() - graceMs
+    let count = 0
+    for (const row of this.#rows.values()) {
+      if (count >= limit) break
+      if (row.status !== 'pending' || row.nextAttemptAt === null || row.nextAttemptAt.getTime() >= before) continue
+      row.nextAttemptAt = new Date()
+      await this.#jobs.enqueue(DELIVER_QUEUE, { id: row.id, attempt: row.attempts + 1 })
+      count++
+    }
+    return count
+  }
+
   async list (filter: WebhookListFilter<OutgoingStatus> = {}): Promise<OutgoingWebhook[]> {
     const limit = listLimit(filter.limit)
     const found: OutgoingWebhook[] = []

@@ -46,6 +46,13 @@ export interface SendingOutbox extends WebhookLogAdmin<OutgoingWebhook, Outgoing
   recordAttempt (id: number, attempt: number, record: AttemptRecord): Promise<boolean>
   /** When the oldest pending event was written, or null when none is pending (for `stats()`). */
   oldestPendingAt (filter?: { app?: string }): Promise<Date | null>
+  /**
+   * Queues again the next attempt of pending rows whose next attempt is more than `graceMs`
+   * overdue (at most `limit`; their job may be lost: the engine gave up on it during a long
+   * database outage), and marks them due now, in the same unit, so that the next sweep leaves
+   * them alone. Returns how many. A job that still exists after all finds the row moved on.
+   */
+  requeueOverdue (graceMs: number, limit: number): Promise<number>
 }
 
 /** The list limit: 50 unless a positive number is given, never more than 1000. */

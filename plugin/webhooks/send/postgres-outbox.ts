@@ -59,7 +59,7 @@ function fromRow (row: OutboxRow): OutgoingWebhook {
 /** The same error for every way the database can fail a write; what it said stays in `cause`. */
 function unavailable (error: unknown): Error {
   const code = (error as { code?: unknown } | null)?.code
-  const why = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? `PostgreSQL error ${code}` : 'PostgreSQL did not answer'
+  const why = typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? `PostgreSQL error ${code}` : 'PostgreSQL or the job queue did not answer'
   return Object.assign(new WebhookOutboxUnavailableError(why), { cause: error })
 }
 
@@ -117,6 +117,21 @@ export class PostgresOutbox implements SendingOutbox {
     const { rows } = await this.#pool.query(
       `SELECT min(created_at) AS oldest FROM ${this.#table} WHERE status = 'pending' AND ($1::text IS NULL OR app = $1)`, [filter.app ?? null])
     return (rows[0]?.oldest as Date | null | undefined) ?? null
+  }
+
+  async requeueOverdue (graceMs: number, limit: number): Promise<number> {
+    // SKIP LOCKED: instances sweeping at once requeue each row once.
+    return await this.#transaction(async (db) => {
+      const { rows } = await db.query(
+        `UPDATE ${this.#table} SET next_attempt_at = now(), updated_at = now()
+         WHERE id IN (SELECT id FROM ${this.#table} WHERE status = 'pending' AND next_attempt_at < now() - $1 * interval '1 millisecond'
+                      ORDER BY next_attempt_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id, attempts`, [graceMs, limit])
+      for (const row of rows as Array<{ id: string, attempts: number }>) {
+        await this.#jobs.enqueue(DELIVER_QUEUE, { id: Number(row.id), attempt: row.attempts + 1 }, { db })
+      }
+      return rows.length
+    })
   }
 
   async list (filter: WebhookListFilter<OutgoingStatus> = {}): Promise<OutgoingWebhook[]> {

@@ -8,6 +8,7 @@
  */
 import { createLinkedClient, type LinkedClient } from '../../client/client.js'
 import { InvalidOptionError, StoreUnavailableError, WebhookAppUnknownError, WebhookUrlMissingError } from '../../errors.js'
+import { requirePeer } from '../../lazy-modules.js'
 import type { LinkedServicesStore } from '../../../types/index.js'
 import { DEFAULT_RETRY_POLICY, type JobQueue, type RetryPolicy } from '../jobs/job-queue.js'
 import type { OutgoingWebhook, SqlClient } from '../types.js'
@@ -30,8 +31,17 @@ export interface SenderOptions {
   concurrency?: number
   /** Per app slug, the `sub` of app-level events: `""` (default) or `null` (receivers on the original's 1.2.2). */
   appLevelSub?: Record<string, '' | null>
+  /**
+   * How often pending events whose next attempt is long overdue are queued again (their job may
+   * have been given up by the engine during a long database outage). Default 60 s; 0: never.
+   */
+  sweepIntervalMs?: number
   log?: WebhookLogger
 }
+
+/** Overdue by this much, a pending event's job is taken to be lost (workers poll every second or so). */
+const OVERDUE_GRACE_MS = 5 * 60_000
+const SWEEP_BATCH = 1000
 
 export interface SendOptions {
   /** The local user the event is about: the JWT `sub`. Omitted: an app-level event. */
@@ -79,13 +89,21 @@ export function createSender (options: SenderOptions): Sender {
   const timeout = positiveInteger(options.timeoutMs, 'timeoutMs', 10_000)
   const concurrency = positiveInteger(options.concurrency, 'concurrency', 10)
   const appLevelSub = checkAppLevelSub(options.appLevelSub)
+  const sweepIntervalMs = options.sweepIntervalMs ?? 60_000
   let client: LinkedClient | null = null
+  let sweeper: NodeJS.Timeout | null = null
   let stopping = false
 
   // The client validates appName; created at start so a send-only process opens no agent.
   const deliveryClient = (): LinkedClient => {
     client ??= createLinkedClient({ appName, store: { getApp: async (slug) => await store.getApp(slug) }, timeout, cacheTtl: 0 })
     return client
+  }
+
+  async function requeueOverdue (): Promise<void> {
+    if (stopping) return
+    const count = await outbox.requeueOverdue(OVERDUE_GRACE_MS, SWEEP_BATCH)
+    if (count > 0) log?.warn({ count }, 'webhook outbox: pending events with no job (lost during an outage) queued again')
   }
 
   return {
@@ -100,6 +118,8 @@ export function createSender (options: SenderOptions): Sender {
         throw Object.assign(new StoreUnavailableError(), { cause: error })
       }
       if (record === null || record === undefined) throw new WebhookAppUnknownError(`no app ${named} in the store; link it first (linked-services apps add)`)
+      // Delivering needs undici (an optional peer): refuse the event now, not at its first attempt.
+      requirePeer('undici', 'fastify.webhooks.send')
       if (typeof record.webhookUrl !== 'string' || record.webhookUrl.length === 0) {
         throw new WebhookUrlMissingError(`the app ${named} has no webhookUrl; set one (linked-services apps update ${app.slice(0, 100)} --webhook-url <url>)`)
       }
@@ -109,11 +129,16 @@ export function createSender (options: SenderOptions): Sender {
       return written
     },
     async start () {
-      const handler = deliveryHandler({ store, outbox, client: deliveryClient(), policy, appLevelSub, log, stopping: () => stopping })
+      const handler = deliveryHandler({ appName, store, outbox, client: deliveryClient, policy, appLevelSub, log, stopping: () => stopping })
       await jobs.work(DELIVER_QUEUE, handler, { concurrency })
+      if (sweepIntervalMs > 0) {
+        sweeper = setInterval(() => { requeueOverdue().catch((error: unknown) => log?.warn({ err: error }, 'webhook outbox sweep failed; it runs again')) }, sweepIntervalMs)
+        sweeper.unref()
+      }
     },
     async stop () {
       stopping = true
+      if (sweeper !== null) clearInterval(sweeper)
       await client?.close()
     }
   }
