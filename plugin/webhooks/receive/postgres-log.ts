@@ -69,12 +69,15 @@ export class PostgresReceiveLog implements ReceiveLog {
   async record (app: string, userId: string | null, events: readonly IncomingEvent[]): Promise<number> {
     if (events.length === 0) return 0
     // New rows and rows whose data changed come back: pending, due now.
-    const { rows } = await this.pool.query<{ id: string }>(this.sql.record, [
-      app, userId,
-      events.map((event) => event.externalId),
-      events.map((event) => event.type),
-      events.map((event) => JSON.stringify(event.data))
-    ])
+    const [first] = events
+    const { rows } = events.length === 1
+      ? await this.pool.query<{ id: string }>(this.sql.recordOne, [app, userId, first.externalId, first.type, JSON.stringify(first.data)])
+      : await this.pool.query<{ id: string }>(this.sql.record, [
+        app, userId,
+        events.map((event) => event.externalId),
+        events.map((event) => event.type),
+        events.map((event) => JSON.stringify(event.data))
+      ])
     if (rows.length > 0) this.#wake()
     return rows.length
   }

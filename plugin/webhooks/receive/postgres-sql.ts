@@ -16,6 +16,7 @@ export const RECEIVED_COLUMNS = 'id, app, user_id, external_id, type, data, stat
 
 export interface ReceiveSql {
   record: string
+  recordOne: string
   load: string
   settle: string
   list: string
@@ -30,6 +31,12 @@ export interface ReceiveSql {
 export function buildReceiveSql (schema: string): ReceiveSql {
   const table = `${quoteIdentifier(schema)}.webhook_log`
   const bump = 'greatest(now(), w.updated_at + interval \'1 microsecond\')'
+  // New data for a known event: pending again, due now, from a fresh start, the lease let go.
+  const upsert = `ON CONFLICT (app, (coalesce(user_id, '')), external_id, type) WHERE external_id IS NOT NULL
+      DO UPDATE SET data = EXCLUDED.data, status = 'pending', attempts = 0, last_error = NULL,
+        next_attempt_at = now(), locked_until = NULL, received_at = now(), updated_at = ${bump}
+        WHERE w.data IS DISTINCT FROM EXCLUDED.data
+      RETURNING id`
   return {
     // One statement for the whole request. A row whose data is unchanged is left as it is (and
     // not returned: it is not queued again).
@@ -37,11 +44,12 @@ export function buildReceiveSql (schema: string): ReceiveSql {
       SELECT $1, $2, e.external_id, e.type, e.data, now()
         FROM unnest($3::text[], $4::text[], $5::jsonb[]) WITH ORDINALITY AS e(external_id, type, data, position)
         ORDER BY e.position
-      ON CONFLICT (app, (coalesce(user_id, '')), external_id, type) WHERE external_id IS NOT NULL
-      DO UPDATE SET data = EXCLUDED.data, status = 'pending', attempts = 0, last_error = NULL,
-        next_attempt_at = now(), locked_until = NULL, received_at = now(), updated_at = ${bump}
-        WHERE w.data IS DISTINCT FROM EXCLUDED.data
-      RETURNING id`,
+      ${upsert}`,
+    // The same for a request of one event, without the arrays: about half the time to parse and
+    // plan, and most requests carry one event.
+    recordOne: `INSERT INTO ${table} AS w (app, user_id, external_id, type, data, next_attempt_at)
+      VALUES ($1, $2, $3, $4, $5::jsonb, now())
+      ${upsert}`,
     load: `SELECT ${RECEIVED_COLUMNS}, updated_at::text AS version FROM ${table} WHERE id = $1`,
     settle: `UPDATE ${table} AS w SET status = $3, attempts = $4, last_error = $5, next_attempt_at = $6, locked_until = NULL, updated_at = ${bump}
       WHERE id = $1 AND updated_at = $2::timestamptz AND status = 'pending' RETURNING id`,
