@@ -12,7 +12,10 @@ import type { FastifyInstance } from 'fastify'
 import { PostgresStore } from '../plugin/stores/postgres-store.js'
 import { createPostgresBackend } from '../plugin/webhooks/backends/postgres.js'
 import type { LinkedWebhooksOptions } from '../plugin/webhooks/options.js'
+import type { JobData } from '../plugin/webhooks/jobs/job-queue.js'
+import { PostgresLogQueue } from '../plugin/webhooks/receive/postgres-log-queue.js'
 import { PostgresReceiveLog } from '../plugin/webhooks/receive/postgres-log.js'
+import { RECEIVE_QUEUE } from '../plugin/webhooks/receive/receive-log.js'
 import { DATABASE_URL, dropSchema, servicesSkipSync, TcpProxy, throughPort, uniqueSchema } from './helpers/services.js'
 import { callerApp, PATH, post, receiver, until } from './webhooks-receive-helpers.js'
 
@@ -37,6 +40,11 @@ async function service (store: PostgresStore, options: LinkedWebhooksOptions): P
 async function row (store: PostgresStore, externalId: string): Promise<{ status: string, attempts: number, last_error: string | null }> {
   const { rows } = await store.pool.query(`SELECT status, attempts, last_error FROM "${store.schema}".webhook_log WHERE external_id = $1`, [externalId])
   return rows[0]
+}
+
+async function rowTotal (store: PostgresStore): Promise<number> {
+  const { rows } = await store.pool.query(`SELECT count(*)::int AS n FROM "${store.schema}".webhook_log`)
+  return rows[0].n
 }
 
 after(async () => {
@@ -182,4 +190,29 @@ test('the claim reads the partial index of due rows (webhook_log_due), not the t
   const plan = rows.map((line) => line['QUERY PLAN']).join('\n')
   assert.match(plan, /Index Scan using webhook_log_due/)
   assert.doesNotMatch(plan, /Seq Scan/)
+})
+
+test('PostgresLogQueue as a JobQueue: enqueue writes nothing (the row is the schedule), other queues are refused, stop() waits for a running handler', { skip }, async () => {
+  const store = await freshStore()
+  const queue = new PostgresLogQueue({ pool: store.pool, schema: store.schema, pollingIntervalMs: 10 })
+  const log = new PostgresReceiveLog({ pool: store.pool, schema: store.schema, wake: () => queue.wake(RECEIVE_QUEUE) })
+  await queue.start()
+  await queue.enqueue(RECEIVE_QUEUE, { id: 1, attempt: 1 })
+  assert.equal(await rowTotal(store), 0)
+  await assert.rejects(queue.enqueue('linked-services.webhook-outbox', { id: 1, attempt: 1 }), /runs the receive log only/)
+  let release = (): void => {}
+  const held = new Promise<void>((resolve) => { release = resolve })
+  const jobs: JobData[] = []
+  await queue.work(RECEIVE_QUEUE, async (job) => { jobs.push(job); await held })
+  await assert.rejects(queue.work(RECEIVE_QUEUE, async () => {}), /already has a handler/)
+  await log.record('peer', null, [{ externalId: 'x', type: 't', data: null }])
+  await until(() => jobs.length === 1)
+  assert.equal(jobs[0].attempt, 1)
+  let stopped = false
+  const stopping = queue.stop().then(() => { stopped = true })
+  await new Promise((resolve) => setImmediate(resolve))
+  assert.equal(stopped, false, 'still waiting for the handler')
+  release()
+  await stopping
+  assert.equal(stopped, true)
 })
