@@ -37,6 +37,8 @@ test('options: an unknown key, a bad value or a missing path is refused with a c
     [{ handlers: { 'order.paid': 'not a function' } }, /the handler of "order\.paid" must be an async function/],
     [{ backend: {} }, /backend must be an object with the methods start, stop/],
     [{ processing: { timeoutMs: 60_000 } }, /processing\.leaseMs \(60000\) must be more than processing\.timeoutMs \(60000\).*raise leaseMs or lower timeoutMs/],
+    [{ delivery: { timeoutMs: 30_000 } }, /delivery\.leaseMs \(30000\) must be more than delivery\.timeoutMs \(30000\).*delivery could be run twice/],
+    [{ delivery: { pollingIntervalMs: 100 } }, /delivery\.pollingIntervalMs/],
     [{ processing: { pollingIntervalMs: 0 } }, /processing\.pollingIntervalMs must be at least 1/]
   ]
   for (const [options, message] of cases) {

@@ -2,8 +2,9 @@
  * `linked-services webhooks list|show|retry|purge`: the two webhook logs in PostgreSQL — the
  * outbox (events this service sends) and the receive log (events linked apps sent it) — as an
  * operator needs them: what is stuck, why, and putting it right. Tables for people, `--json`
- * for scripts. `retry` schedules delivery (or handling) through the same pg-boss jobs a running
- * service works from, so whichever instance is up picks it up; the others only read or delete.
+ * for scripts. `retry` makes the events due now where a running service looks for work (the
+ * outbox: a pg-boss job; the receive log: the row itself), so whichever instance is up picks
+ * them up; the other subcommands only read or delete.
  */
 import type { OutgoingStatus, OutgoingWebhook, ReceivedStatus, ReceivedWebhook, WebhookLogAdmin } from '../webhooks/types.js'
 import { CliError, DATABASE_OPTIONS, parseCommandArgs, parseSince, positiveInteger, redactUrl, requireDatabaseUrl, table, type CliIo, type Command } from './io.js'

@@ -49,6 +49,14 @@ export interface ProcessingOptions extends RetryOptions {
 export interface DeliveryOptions extends RetryOptions {
   /** How long one delivery attempt may take. Default 10 s. */
   timeoutMs?: number
+  /**
+   * PostgreSQL: a delivery whose process died (SIGKILL, a crash) is run again by another
+   * instance after this long (pg-boss's job expiry; whole seconds). More than `timeoutMs`.
+   * Default 30 s.
+   */
+  leaseMs?: number
+  /** PostgreSQL: with nothing to deliver, workers look for due events this often (at least 500 ms, pg-boss's floor). Default 500 ms. */
+  pollingIntervalMs?: number
   /** Per app slug, the `sub` of app-level events: `""` (default) or `null` (receivers on the original's 1.2.2). */
   appLevelSub?: Record<string, '' | null>
 }
@@ -70,7 +78,7 @@ export interface ValidWebhooksOptions {
   receive: (Required<Omit<ReceiveOptions, 'mode'>> & { mode?: Mode }) | null
   handlers: Record<string, WebhookHandler>
   processing: RetryPolicy & { concurrency: number, timeoutMs: number, leaseMs: number, pollingIntervalMs: number }
-  delivery: RetryPolicy & { concurrency: number, timeoutMs: number, appLevelSub?: Record<string, '' | null> }
+  delivery: RetryPolicy & { concurrency: number, timeoutMs: number, leaseMs: number, pollingIntervalMs: number, appLevelSub?: Record<string, '' | null> }
   backend?: LinkedWebhooksBackend
 }
 
@@ -104,6 +112,8 @@ export const webhooksOptions: OptionSet = {
     }),
     delivery: retry({
       timeoutMs: integer(1, 600_000, 10_000, 'How long one delivery attempt may take.', 'ms'),
+      leaseMs: integer(1000, 24 * 60 * 60 * 1000 - 1000, 30_000, 'PostgreSQL: a delivery whose process died runs again elsewhere after this long (more than timeoutMs).', 'ms'),
+      pollingIntervalMs: integer(500, 60_000, 500, 'PostgreSQL: with nothing to deliver, look for due events this often.', 'ms'),
       appLevelSub: { type: 'object', description: 'Per app slug, the `sub` of app-level events: `""` or `null` (the original\'s 1.2.2).' }
     }),
     backend: { type: 'object', implements: ['start', 'stop'], description: 'Where the logs and jobs live.' }
@@ -130,9 +140,11 @@ export function resolveWebhooksOptions (given: unknown): ValidWebhooksOptions {
       throw Object.assign(new InvalidOptionError(`linkedWebhooks: ${name}.maxDelayMs must be at least ${name}.baseDelayMs`), { option: `${name}.maxDelayMs` })
     }
   }
-  const { timeoutMs, leaseMs } = options.processing
-  if (leaseMs <= timeoutMs) {
-    throw Object.assign(new InvalidOptionError(`linkedWebhooks: processing.leaseMs (${leaseMs}) must be more than processing.timeoutMs (${timeoutMs}), or a live handler run could be claimed twice: raise leaseMs or lower timeoutMs`), { option: 'processing.leaseMs' })
+  for (const [name, what] of [['processing', 'handler run'], ['delivery', 'delivery']] as const) {
+    const { timeoutMs, leaseMs } = options[name]
+    if (leaseMs <= timeoutMs) {
+      throw Object.assign(new InvalidOptionError(`linkedWebhooks: ${name}.leaseMs (${leaseMs}) must be more than ${name}.timeoutMs (${timeoutMs}), or a live ${what} could be run twice: raise leaseMs or lower timeoutMs`), { option: `${name}.leaseMs` })
+    }
   }
   return options
 }

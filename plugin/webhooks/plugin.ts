@@ -59,6 +59,19 @@ function adminView<W, S extends string> (log: WebhookLogAdmin<W, S>): WebhookLog
   return Object.freeze(view)
 }
 
+/**
+ * The delivery options as pg-boss settings: the lease is the job's expiry, checked every quarter
+ * lease (1 to 10 s), so a delivery whose process died runs again within about 1.25 leases.
+ */
+function pgBossTiming (delivery: { leaseMs: number, pollingIntervalMs: number }): { expireInSeconds: number, maintenanceIntervalSeconds: number, pollingIntervalSeconds: number } {
+  const expireInSeconds = Math.ceil(delivery.leaseMs / 1000)
+  return {
+    expireInSeconds,
+    maintenanceIntervalSeconds: Math.min(10, Math.max(1, Math.floor(expireInSeconds / 4))),
+    pollingIntervalSeconds: delivery.pollingIntervalMs / 1000
+  }
+}
+
 async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOptions): Promise<void> {
   const options = resolveWebhooksOptions(Object.fromEntries(Object.entries(given ?? {}).filter(([key]) => !REGISTER_OPTIONS.has(key))))
   const { appName, store } = fastify.linkedServices
@@ -68,7 +81,7 @@ async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOp
   const { concurrency: processingConcurrency, timeoutMs: handlerTimeoutMs, leaseMs, pollingIntervalMs, ...processingPolicy } = options.processing
   const backend: LinkedWebhooksBackend = (options.backend as LinkedWebhooksBackend | undefined) ??
     (isPostgresLike(store)
-      ? createPostgresBackend(store, { onError: onJobError, receive: { leaseMs, pollingIntervalMs } })
+      ? createPostgresBackend(store, { onError: onJobError, receive: { leaseMs, pollingIntervalMs }, ...pgBossTiming(options.delivery) })
       : createMemoryBackend({ onError: onJobError }))
 
   // Built-in first, then the options, then on(): the last one given for a type wins.
@@ -85,8 +98,10 @@ async function linkedWebhooks (fastify: FastifyInstance, given: LinkedWebhooksOp
     timeoutMs: handlerTimeoutMs,
     handlerFor: (type) => handlers.get(type)
   })
-  const { concurrency, timeoutMs, appLevelSub, ...policy } = options.delivery
-  const sender = createSender({ appName, store, outbox: backend.outbox, jobs: backend.jobs, policy, timeoutMs, concurrency, appLevelSub, log: fastify.log })
+  const { concurrency, timeoutMs, appLevelSub, maxAttempts, maxAgeMs, baseDelayMs, maxDelayMs } = options.delivery
+  const sender = createSender({
+    appName, store, outbox: backend.outbox, jobs: backend.jobs, policy: { maxAttempts, maxAgeMs, baseDelayMs, maxDelayMs }, timeoutMs, concurrency, appLevelSub, log: fastify.log
+  })
 
   const decorator: WebhooksDecorator = {
     on (type, handler) {

@@ -45,13 +45,8 @@ export function createPostgresBackend (store: PostgresLike, options: PostgresBac
     outbox,
     async start () {
       // Migration 3 made the tables: say so at start-up, not on the first event.
-      const { rows } = await store.pool.query<{ log: string | null, leased: boolean }>(
-        `SELECT to_regclass($1) AS log, EXISTS (SELECT 1 FROM information_schema.columns
-          WHERE table_schema = $2 AND table_name = 'webhook_log' AND column_name = 'locked_until') AS leased`,
-        [`"${store.schema}".webhook_log`, store.schema])
+      const { rows } = await store.pool.query<{ log: string | null }>('SELECT to_regclass($1) AS log', [`"${store.schema}".webhook_log`])
       if (rows[0]?.log === null) throw new StoreNotMigratedError(`${store.schema} (its webhook tables, migration 3)`)
-      // A schema made by a pre-release migration 3 (no lease column) cannot run the receive log.
-      if (rows[0]?.leased !== true) throw new StoreNotMigratedError(`${store.schema} (webhook_log.locked_until of the released migration 3: re-create the schema)`)
       await receiveJobs.start()
       await jobs.start()
     },

@@ -44,7 +44,8 @@ export interface WorkOptions {
 export type JobHandler = (job: JobData) => Promise<void>
 
 export interface JobQueue {
-  readonly kind: 'memory' | 'pg-boss'
+  /** memory: MemoryJobs; pg-boss: PgBossJobs (the outbox); postgres-log: the receive log as its own queue. */
+  readonly kind: 'memory' | 'pg-boss' | 'postgres-log'
   start (): Promise<void>
   /** Stops taking jobs and waits for those running (at most `timeoutMs`, default 10 s). */
   stop (timeoutMs?: number): Promise<void>

@@ -18,7 +18,7 @@ import type { IncomingEvent } from './events.js'
 export const RECEIVE_QUEUE = 'linked-services.webhook-received'
 
 /** The engines the receive queue runs on: MemoryJobs, or the log's own rows (PostgresLogQueue). */
-export type ReceiveJobQueue = Omit<JobQueue, 'kind'> & { readonly kind: JobQueue['kind'] | 'postgres-log' }
+export type ReceiveJobQueue = JobQueue
 
 export interface LoadedEvent {
   event: ReceivedWebhook
