@@ -1,6 +1,6 @@
 /**
  * End-to-end webhook delivery between two local services on PostgreSQL: a sending process
- * (createSender, pg-boss) and a receiving process (linkedWebhooks' receive log), each on its own
+ * (linkedWebhooks: the outbox, pg-boss) and a receiving process (linkedWebhooks' receive log), each on its own
  * schema, linked by an HMAC key. N events are sent (by `senders` concurrent HTTP calls to the
  * sending service, each sending its share one after the other); an event's delay runs from just
  * before its `send` to its row's `received_at` in the receiver's log (one machine, one clock).

@@ -1,6 +1,6 @@
 /**
  * Webhook delivery under faults, with real processes and PostgreSQL: a sending service
- * (createSender, pg-boss) and a receiving service (linkedWebhooks' receive log), each in its own
+ * (linkedWebhooks: the outbox, pg-boss) and a receiving service (linkedWebhooks' receive log), each in its own
  * process and schema. The receiver down for a while, answering 5xx, answering 4xx; the sender
  * SIGKILLed in the middle of a batch and restarted; two sending instances. What must hold: every
  * event ends in the receiver's log exactly once, with its data; a 4xx other than 408/429 is dead
