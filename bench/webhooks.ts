@@ -1,0 +1,29 @@
+/**
+ * The webhook part of `npm run bench` (PostgreSQL only): events/s into the receive log against a
+ * plain INSERT ... ON CONFLICT loop (bench/webhooks-receive.ts), and end-to-end delivery between
+ * two local services with the delay from `send` to stored (bench/webhooks-e2e.ts).
+ */
+import { benchEndToEnd, type EndToEndResult } from './webhooks-e2e.js'
+import { benchReceive, type BenchReceiveResult } from './webhooks-receive.js'
+
+export interface WebhookBenchResults {
+  receive: BenchReceiveResult
+  endToEnd: EndToEndResult & { senders: number, concurrency: number }
+}
+
+/** The receive-log target of issue #16: at least this share of the plain insert loop, single events and batches of 100. */
+export const RECEIVE_RATIO_TARGET = 0.8
+
+export async function benchWebhooks (quick: boolean, log: (line: string) => void): Promise<WebhookBenchResults> {
+  log('webhooks: receive log vs a plain INSERT ... ON CONFLICT loop ...')
+  const receive = await benchReceive({ events: quick ? 500 : 2000, rounds: quick ? 1 : 3, concurrency: 8 })
+  for (const [name, figures] of Object.entries({ single: receive.single, batch100: receive.batch100 })) {
+    log(`webhooks receive ${name.padEnd(8)} ${Math.round(figures.eventsPerSecond)} events/s vs ${Math.round(figures.baselinePerSecond)} plain  ratio ${figures.ratio.toFixed(2)}`)
+  }
+  const senders = 4
+  const concurrency = 10
+  log('webhooks: end to end between two services ...')
+  const endToEnd = await benchEndToEnd({ events: quick ? 200 : 1000, senders, concurrency })
+  log(`webhooks end to end ${Math.round(endToEnd.eventsPerSecond)} events/s  p50 ${Math.round(endToEnd.p50Ms)} ms  p99 ${Math.round(endToEnd.p99Ms)} ms (${endToEnd.events} events)`)
+  return { receive, endToEnd: { ...endToEnd, senders, concurrency } }
+}
