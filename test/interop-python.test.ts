@@ -13,22 +13,9 @@ import { parsePythonJson } from '../plugin/signature/python-repr.js'
 import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
 import { linkHeader } from './helpers/jwt.js'
 import { APP_NAME, buildServer, hmacApp } from './helpers/server.js'
+import { pythonWithPyJwt } from './helpers/python.js'
 
-function findPython (): string | null {
-  for (const candidate of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(candidate, ['-c', 'import jwt, cryptography'], { stdio: 'ignore' })
-      return candidate
-    } catch {}
-  }
-  return null
-}
-
-const python = findPython()
-const missing = 'no python3 with PyJWT and cryptography here (apt-get install python3-jwt)'
-// Under CI (.ci/run installs it) a missing PyJWT is a failure, elsewhere a skip with a reason.
-const skip = python === null ? missing : false
-if (python === null && process.env.CI === 'true') test('python3 with PyJWT is available under CI', () => assert.fail(missing))
+const { python, skip } = pythonWithPyJwt()
 
 function py (script: string, input: unknown): unknown {
   const out = execFileSync(python as string, ['-c', script], { input: JSON.stringify(input), encoding: 'utf8' })

@@ -7,24 +7,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { execFileSync, spawn } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { MemoryStore } from '../plugin/index.js'
 import { callerApp, PATH, receiver, RECEIVER } from './webhooks-receive-helpers.js'
+import { pythonWithPyJwt } from './helpers/python.js'
 
-function findPython (): string | null {
-  for (const candidate of ['/usr/bin/python3', 'python3']) {
-    try {
-      execFileSync(candidate, ['-c', 'import jwt'], { stdio: 'ignore' })
-      return candidate
-    } catch {}
-  }
-  return null
-}
-
-const python = findPython()
-const missing = 'no python3 with PyJWT here (apt-get install python3-jwt)'
-const skip = python === null ? missing : false
-if (python === null && process.env.CI === 'true') test('python3 with PyJWT is available under CI', () => assert.fail(missing))
+const { python, skip } = pythonWithPyJwt()
 
 /** Runs a script with `input` as JSON on stdin, without blocking this process (it serves the requests). */
 async function runPython (script: string, input: unknown): Promise<string> {

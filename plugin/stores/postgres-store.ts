@@ -28,6 +28,7 @@ import { validateOptions } from '../options/validate.js'
 import { ChangeListener } from './postgres/listener.js'
 import { runMigrations, type MigrationResult } from './postgres/migrate.js'
 import { buildSql, type ScopeTable, type Sql } from './postgres/sql.js'
+import { inTransaction } from './postgres/transaction.js'
 import {
   type AppChanges, APP_COLUMNS, LEGACY_KEY_LIFETIME_MS, type AppRow, USER_FIELDS, type UserRow,
   appFromRow, columnValue, isUniqueViolation, previousKeyRows, scopeSlugs, toDate, usableKey, userFromRow, userIdIn, userIdOut
@@ -499,19 +500,7 @@ export class PostgresStore implements LinkedServicesStore {
   // Internals.
 
   async #transaction<T> (work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect()
-    let broken = false
-    try {
-      await client.query('BEGIN')
-      const result = await work(client)
-      await client.query('COMMIT')
-      return result
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => { broken = true })
-      throw error
-    } finally {
-      client.release(broken)
-    }
+    return await inTransaction(this.pool, work)
   }
 
   async #lockApp (client: Queryable, slug: string): Promise<{ id: string, algorithm: string, private_key: string | null, public_key: string | null, kid: string | null }> {

@@ -13,6 +13,7 @@ import { WebhookOutboxUnavailableError } from '../../errors.js'
 import { quoteIdentifier } from '../../stores/postgres/identifiers.js'
 import type { JobQueue, OutgoingStatus, OutgoingWebhook, SqlClient, WebhookListFilter, WebhookPurgeFilter } from '../types.js'
 import { DELIVER_QUEUE, listLimit, type AttemptRecord, type NewOutgoingEvent, type SendingOutbox } from './outbox.js'
+import { inTransaction } from '../../stores/postgres/transaction.js'
 
 export interface PostgresOutboxOptions {
   /** The store's pool (PostgresStore.pool). */
@@ -184,18 +185,6 @@ export class PostgresOutbox implements SendingOutbox {
   }
 
   async #transaction<T> (work: (client: PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.#pool.connect()
-    let broken = false
-    try {
-      await client.query('BEGIN')
-      const result = await work(client)
-      await client.query('COMMIT')
-      return result
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => { broken = true })
-      throw error
-    } finally {
-      client.release(broken)
-    }
+    return await inTransaction(this.#pool, work)
   }
 }
