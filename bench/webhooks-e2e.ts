@@ -21,6 +21,11 @@ export interface EndToEndOptions {
   concurrency?: number
   /** Give up waiting for the last event after this long. Default 120 s. */
   timeoutMs?: number
+  /**
+   * Send at this steady rate (one event per call, on a timer) instead of as fast as `senders`
+   * callers can: the delay of an event that finds the workers idle, not of a backlog.
+   */
+  ratePerSecond?: number
 }
 
 export interface EndToEndResult {
@@ -48,9 +53,20 @@ export async function benchEndToEnd (options: EndToEndOptions = {}): Promise<End
     // One event through first, so that pg-boss's queue and both processes' connections are warm.
     await postJson(`${sender.url}/send`, { app: RECEIVER_APP, type: EVENT_TYPE, data: { warmup: true } })
 
-    const shares = Array.from({ length: senders }, (_, i) => Math.floor(events / senders) + (i < events % senders ? 1 : 0))
-    const sent = await Promise.all(shares.map(async (count, caller) =>
-      await postJson<{ ids: number[], sentAt: number[] }>(`${sender.url}/send`, { app: RECEIVER_APP, type: EVENT_TYPE, data: { caller }, count })))
+    const send = async (data: Record<string, unknown>, count: number): Promise<{ ids: number[], sentAt: number[] }> =>
+      await postJson<{ ids: number[], sentAt: number[] }>(`${sender.url}/send`, { app: RECEIVER_APP, type: EVENT_TYPE, data, count })
+    let sent: Array<{ ids: number[], sentAt: number[] }>
+    if (options.ratePerSecond !== undefined) {
+      const interval = 1000 / options.ratePerSecond
+      const started = performance.now()
+      sent = await Promise.all(Array.from({ length: events }, async (_, n) => {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, started + n * interval - performance.now())))
+        return await send({ paced: n }, 1)
+      }))
+    } else {
+      const shares = Array.from({ length: senders }, (_, i) => Math.floor(events / senders) + (i < events % senders ? 1 : 0))
+      sent = await Promise.all(shares.map(async (count, caller) => await send({ caller }, count)))
+    }
     const sentAt = new Map<string, number>()
     for (const share of sent) share.ids.forEach((id, i) => sentAt.set(String(id), share.sentAt[i]))
 

@@ -8,7 +8,10 @@ import { benchReceive, type BenchReceiveResult } from './webhooks-receive.js'
 
 export interface WebhookBenchResults {
   receive: BenchReceiveResult
+  /** As fast as `senders` callers can send: throughput, and the delay of a backlog. */
   endToEnd: EndToEndResult & { senders: number, concurrency: number }
+  /** At a steady rate the workers keep up with: the delay of one event. */
+  paced: EndToEndResult & { ratePerSecond: number }
 }
 
 /** The receive-log target of issue #16: at least this share of the plain insert loop, single events and batches of 100. */
@@ -25,5 +28,8 @@ export async function benchWebhooks (quick: boolean, log: (line: string) => void
   log('webhooks: end to end between two services ...')
   const endToEnd = await benchEndToEnd({ events: quick ? 200 : 1000, senders, concurrency })
   log(`webhooks end to end ${Math.round(endToEnd.eventsPerSecond)} events/s  p50 ${Math.round(endToEnd.p50Ms)} ms  p99 ${Math.round(endToEnd.p99Ms)} ms (${endToEnd.events} events)`)
-  return { receive, endToEnd: { ...endToEnd, senders, concurrency } }
+  const ratePerSecond = 50
+  const paced = await benchEndToEnd({ events: quick ? 100 : 500, ratePerSecond, concurrency })
+  log(`webhooks at ${ratePerSecond} events/s: p50 ${Math.round(paced.p50Ms)} ms  p99 ${Math.round(paced.p99Ms)} ms (${paced.events} events)`)
+  return { receive, endToEnd: { ...endToEnd, senders, concurrency }, paced: { ...paced, ratePerSecond } }
 }

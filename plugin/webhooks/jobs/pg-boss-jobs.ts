@@ -10,9 +10,11 @@
  * What pg-boss lacks (LISTEN/NOTIFY wake-ups in 10.x) costs latency, not correctness: a worker
  * polls every `pollingIntervalSeconds`, and `wake()` skips the wait for jobs enqueued here.
  *
- * A batch of up to `concurrency` jobs is fetched at once and run side by side; a job whose handler
- * threw is failed alone (pg-boss retries it: `retryLimit`, exponential with jitter), the others
- * complete. A full batch fetches the next one at once instead of waiting for the next poll.
+ * `concurrency` jobs run at once through up to four pg-boss workers, each fetching a batch of its
+ * share and running it side by side (a batch ends when its slowest job does, so several workers
+ * keep the slots busy); a job whose handler threw is failed alone (pg-boss retries it:
+ * `retryLimit`, exponential with jitter), the others complete. A full batch fetches the next one
+ * at once instead of waiting for the next poll.
  */
 import type PgBoss from 'pg-boss'
 import { loadPgBoss } from '../../lazy-modules.js'
@@ -40,7 +42,7 @@ export class PgBossJobs implements JobQueue {
   readonly schema: string
   readonly #options: Required<Omit<PgBossJobsOptions, 'pool' | 'schema'>> & Pick<PgBossJobsOptions, 'pool'>
   readonly #queues = new Map<string, Promise<void>>()
-  readonly #workers = new Map<string, string>()
+  readonly #workers = new Map<string, string[]>()
   #boss: PgBoss | null = null
 
   constructor (options: PgBossJobsOptions) {
@@ -99,21 +101,29 @@ export class PgBossJobs implements JobQueue {
     const boss = this.#started()
     if (this.#workers.has(queue)) throw new Error(`queue ${queue} already has a handler`)
     await this.#ensureQueue(queue)
-    const batchSize = Math.max(1, options.concurrency ?? 10)
-    let workerId = ''
-    workerId = await boss.work<JobData>(queue, { batchSize, pollingIntervalSeconds: this.#options.pollingIntervalSeconds }, async (jobs) => {
-      const results = await Promise.allSettled(jobs.map(async (job) => { await handler({ id: job.data.id, attempt: job.data.attempt }) }))
-      const failed = jobs.filter((_, index) => results[index].status === 'rejected')
-      for (const result of results) if (result.status === 'rejected') this.#options.onError(result.reason)
-      if (failed.length > 0) await boss.fail(queue, failed.map((job) => job.id))
-      if (jobs.length === batchSize) boss.notifyWorker(workerId)
-    })
-    this.#workers.set(queue, workerId)
+    const concurrency = Math.max(1, options.concurrency ?? 10)
+    const workers = Math.min(4, concurrency)
+    const ids: string[] = []
+    this.#workers.set(queue, ids)
+    for (let index = 0; index < workers; index++) {
+      // The slots shared out: 10 over 4 workers is 3, 3, 2, 2.
+      const batchSize = Math.floor(concurrency / workers) + (index < concurrency % workers ? 1 : 0)
+      let workerId = ''
+      workerId = await boss.work<JobData>(queue, { batchSize, pollingIntervalSeconds: this.#options.pollingIntervalSeconds }, async (jobs) => {
+        const results = await Promise.allSettled(jobs.map(async (job) => { await handler({ id: job.data.id, attempt: job.data.attempt }) }))
+        const failed = jobs.filter((_, at) => results[at].status === 'rejected')
+        for (const result of results) if (result.status === 'rejected') this.#options.onError(result.reason)
+        if (failed.length > 0) await boss.fail(queue, failed.map((job) => job.id))
+        if (jobs.length === batchSize) boss.notifyWorker(workerId)
+      })
+      ids.push(workerId)
+    }
   }
 
   wake (queue: string): void {
-    const workerId = this.#workers.get(queue)
-    if (workerId !== undefined && this.#boss !== null) this.#boss.notifyWorker(workerId)
+    const boss = this.#boss
+    if (boss === null) return
+    for (const workerId of this.#workers.get(queue) ?? []) boss.notifyWorker(workerId)
   }
 
   #started (): PgBoss {
