@@ -6,6 +6,7 @@
  */
 import type { Pool } from 'pg'
 import { StoreNotMigratedError } from '../../errors.js'
+import { requirePeer } from '../../lazy-modules.js'
 import { PgBossJobs, type PgBossJobsOptions } from '../jobs/pg-boss-jobs.js'
 import { PostgresLogQueue, type PostgresLogQueueOptions } from '../receive/postgres-log-queue.js'
 import { PostgresReceiveLog } from '../receive/postgres-log.js'
@@ -32,6 +33,8 @@ export interface PostgresBackendOptions extends Omit<PgBossJobsOptions, 'pool' |
 }
 
 export function createPostgresBackend (store: PostgresLike, options: PostgresBackendOptions = {}): LinkedWebhooksBackend {
+  // The outbox's jobs need pg-boss (an optional peer): say so at registration, not at ready().
+  requirePeer('pg-boss', 'linkedWebhooks on PostgreSQL')
   const { receive, ...pgBoss } = options
   const jobs = new PgBossJobs({ ...pgBoss, pool: store.pool, schema: store.schema })
   const receiveJobs = new PostgresLogQueue({ ...receive, pool: store.pool, schema: store.schema, onError: options.onError })
