@@ -6,7 +6,7 @@ import type { Algorithm, Mode } from '../../types/index.js'
 import { callingApp, checkCallingApp, type AuthContext, type Authenticated } from '../caller/calling-app.js'
 import { parseParams } from '../caller/authorization-header.js'
 import { WrongAppTokenError } from '../errors.js'
-import { candidateKeys } from '../keys/app-keys.js'
+import { candidateKeys, type VerifyKey } from '../keys/app-keys.js'
 import type { ResolvedApp } from '../cache/resolved-app.js'
 import { JWT_ALGORITHM } from '../keys/algorithms.js'
 import { checkClaims, checkHeaderSegment } from './claims.js'
@@ -34,19 +34,24 @@ export function authenticateJwt (header: string, ctx: AuthContext, mode: Mode | 
   const [slug, jwt] = parseParams(header.slice(LINK_PREFIX_LENGTH), LINK_PARAMS)
   if (jwt.length > ctx.config.jwt.maxTokenLength) throw new WrongAppTokenError(': the token is too long')
   const app = callingApp(ctx, slug, 'jwt', mode)
-  if (app instanceof Promise) return app.then((loaded) => verifyToken(loaded, slug, jwt, header, ctx))
-  return verifyToken(app, slug, jwt, header, ctx)
+  if (app instanceof Promise) return app.then((loaded) => verifyToken(loaded, slug, jwt, header, ctx, Date.now()))
+  return verifyToken(app, slug, jwt, header, ctx, nowMs)
 }
 
-function verifyToken (app: ResolvedApp, slug: string, jwt: string, header: string, ctx: AuthContext): Authenticated {
-  const nowMs = Date.now()
+function verifyToken (app: ResolvedApp, slug: string, jwt: string, header: string, ctx: AuthContext, nowMs: number): Authenticated {
   const cached = ctx.tokenCache.getForHeader(header, jwt, app, slug, nowMs)
   if (cached !== undefined) return { app, token: cached }
 
   const { headerPart, payload, signingInput, signaturePart } = decodeJws(jwt)
   const { alg, kid } = checkHeaderSegment(headerPart)
   const keys = candidateKeys(app.keys!, algorithmNamedBy(alg), kid, nowMs)
-  const key = keys.find((candidate) => verifyJwsSignature(candidate, signingInput, signaturePart))
+  let key: VerifyKey | undefined
+  for (const candidate of keys) {
+    if (verifyJwsSignature(candidate, signingInput, signaturePart)) {
+      key = candidate
+      break
+    }
+  }
   if (key === undefined) throw new WrongAppTokenError(': the signature does not verify')
 
   const tolerance = ctx.config.jwt.clockTolerance
