@@ -84,35 +84,38 @@ function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))]
 }
 
-export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopResult> {
-  const { port, pool, rate, seconds } = options
-  const total = Math.round(rate * seconds)
-  // Fresh entries are sent once each, in order; repeated ones in turn.
-  const serialised = (pool.fresh ? pool.entries.slice(0, total) : pool.entries).map((headers) => requestBytes(port, headers))
-  let signedDuringRun = 0
-  const bytesOf = (n: number): Buffer => {
-    if (n < serialised.length) return serialised[n]
-    if (pool.fresh && pool.more !== undefined) { signedDuringRun++; return requestBytes(port, pool.more()) }
-    return serialised[n % serialised.length]
-  }
+/** The figures of one run, while it is under way. */
+interface RunState {
+  ok: number
+  non2xx: number
+  errors: number
+  answered: number
+  sent: number
+  total: number
+  waiting: number
+  latencies: number[]
+  bytesOf: (n: number) => Buffer
+  onAnswer: (() => void) | null
+}
 
-  let ok = 0
-  let non2xx = 0
-  let errors = 0
-  let answered = 0
-  let late = 0
-  const latencies: number[] = []
+/**
+ * Keep-alive connections to one server, opened once and used by several runs (so that no
+ * connection is set up inside a measured run).
+ */
+export interface OpenLoopClient {
+  run: (options: { pool: Pool, rate: number, seconds: number }) => Promise<OpenLoopResult>
+  close: () => void
+}
+
+export async function openLoopClient (port: number, connections = 64): Promise<OpenLoopClient> {
+  let state: RunState | null = null
   const idle: Connection[] = []
-  let waiting = 0
-  let sent = 0
-  let onAnswer: (() => void) | null = null
-
-  const send = (connection: Connection): void => {
+  const send = (connection: Connection, run: RunState): void => {
     connection.busy = true
     connection.sentAt = performance.now()
-    connection.socket.write(bytesOf(sent++))
+    connection.socket.write(run.bytesOf(run.sent++))
   }
-  const opened = await Promise.all(Array.from({ length: options.connections ?? 64 }, async () => await new Promise<Connection>((resolve, reject) => {
+  const opened = await Promise.all(Array.from({ length: connections }, async () => await new Promise<Connection>((resolve, reject) => {
     const socket = connect({ host: '127.0.0.1', port, noDelay: true })
     const connection: Connection = { socket, busy: false, sentAt: 0, buffered: Buffer.alloc(0) }
     socket.once('connect', () => resolve(connection))
@@ -120,73 +123,115 @@ export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopRe
     socket.on('data', (chunk: Buffer) => {
       const { statuses, rest } = takeResponses(connection.buffered.length === 0 ? chunk : Buffer.concat([connection.buffered, chunk]))
       connection.buffered = rest
+      const run = state
       for (const status of statuses) {
-        answered++
-        if (status >= 200 && status < 300) ok++
-        else non2xx++
-        latencies.push(performance.now() - connection.sentAt)
         connection.busy = false
-        if (waiting > 0 && sent < total) {
-          waiting--
-          send(connection)
+        if (run === null) { idle.push(connection); continue }
+        run.answered++
+        if (status >= 200 && status < 300) run.ok++
+        else run.non2xx++
+        run.latencies.push(performance.now() - connection.sentAt)
+        if (run.waiting > 0 && run.sent < run.total) {
+          run.waiting--
+          send(connection, run)
         } else {
           idle.push(connection)
         }
       }
-      onAnswer?.()
+      run?.onAnswer?.()
     })
   })))
   for (const connection of opened) {
-    connection.socket.on('error', () => { errors++ })
+    connection.socket.on('error', () => { if (state !== null) state.errors++ })
     idle.push(connection)
   }
 
-  const started = performance.now()
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const due = Math.min(total, Math.floor((performance.now() - started) / 1000 * rate))
-      while (sent + waiting < due) {
-        const connection = idle.pop()
-        if (connection === undefined) {
-          waiting++
-          late++
-        } else {
-          send(connection)
+  async function run ({ pool, rate, seconds }: { pool: Pool, rate: number, seconds: number }): Promise<OpenLoopResult> {
+    const total = Math.round(rate * seconds)
+    // Fresh entries are sent once each, in order; repeated ones in turn.
+    const serialised = (pool.fresh ? pool.entries.slice(0, total) : pool.entries).map((headers) => requestBytes(port, headers))
+    let signedDuringRun = 0
+    let late = 0
+    const current: RunState = {
+      ok: 0,
+      non2xx: 0,
+      errors: 0,
+      answered: 0,
+      sent: 0,
+      total,
+      waiting: 0,
+      latencies: [],
+      onAnswer: null,
+      bytesOf: (n) => {
+        if (n < serialised.length) return serialised[n]
+        if (pool.fresh && pool.more !== undefined) { signedDuringRun++; return requestBytes(port, pool.more()) }
+        return serialised[n % serialised.length]
+      }
+    }
+    state = current
+    const started = performance.now()
+    await new Promise<void>((resolve) => {
+      const tick = (): void => {
+        const due = Math.min(total, Math.floor((performance.now() - started) / 1000 * rate))
+        while (current.sent + current.waiting < due) {
+          const connection = idle.pop()
+          if (connection === undefined) {
+            current.waiting++
+            late++
+          } else {
+            send(connection, current)
+          }
+        }
+        if (due >= total) resolve()
+        else setTimeout(tick, 1)
+      }
+      tick()
+    })
+    // Drain: the last answers, within a bounded wait.
+    const deadline = performance.now() + 2000
+    await new Promise<void>((resolve) => {
+      const timer = setInterval(() => { check() }, 50)
+      const check = (): void => {
+        if (current.answered >= current.sent || performance.now() > deadline) {
+          current.onAnswer = null
+          clearInterval(timer)
+          resolve()
         }
       }
-      if (due >= total) resolve()
-      else setTimeout(tick, 1)
+      current.onAnswer = check
+      check()
+    })
+    const elapsed = (performance.now() - started) / 1000
+    state = null
+    const latencies = current.latencies.sort((a, b) => a - b)
+    return {
+      requests: current.answered,
+      ok: current.ok,
+      non2xx: current.non2xx,
+      // A socket error leaves its request unanswered: count each failed request once.
+      errors: Math.max(current.errors, current.sent - current.answered),
+      seconds: elapsed,
+      rps: current.answered / elapsed,
+      rate,
+      late,
+      p50Ms: Math.round(percentile(latencies, 0.5) * 100) / 100,
+      p99Ms: Math.round(percentile(latencies, 0.99) * 100) / 100,
+      signedDuringRun
     }
-    tick()
-  })
-  // Drain: the last answers, within a bounded wait.
-  const deadline = performance.now() + 2000
-  await new Promise<void>((resolve) => {
-    const check = (): void => {
-      if (answered + errors >= sent || performance.now() > deadline) {
-        onAnswer = null
-        resolve()
-      }
-    }
-    onAnswer = check
-    const timer = setInterval(() => { check(); if (onAnswer === null) clearInterval(timer) }, 50)
-    check()
-  })
-  const elapsed = (performance.now() - started) / 1000
-  for (const connection of opened) connection.socket.destroy()
-  latencies.sort((a, b) => a - b)
+  }
+
   return {
-    requests: answered,
-    ok,
-    non2xx,
-    // A socket error leaves its request unanswered: count each failed request once.
-    errors: Math.max(errors, sent - answered),
-    seconds: elapsed,
-    rps: answered / elapsed,
-    rate,
-    late,
-    p50Ms: Math.round(percentile(latencies, 0.5) * 100) / 100,
-    p99Ms: Math.round(percentile(latencies, 0.99) * 100) / 100,
-    signedDuringRun
+    run,
+    close: () => { for (const connection of opened) connection.socket.destroy() }
+  }
+}
+
+/** One run on connections of its own. */
+export async function runOpenLoop (options: OpenLoopOptions): Promise<OpenLoopResult> {
+  const client = await openLoopClient(options.port, options.connections)
+  try {
+    return await client.run(options)
+  } finally {
+    client.close()
   }
 }

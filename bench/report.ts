@@ -52,11 +52,13 @@ const METHOD = `## Method
   The headline compares the CPU a scheme adds with what the peers a user would pick instead add
   for the same job (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each set up as its
   docs recommend, in its fastest documented configuration: \`bench/peers.ts\`).
-- **Bare next to every scenario.** In each round a \`bare\` server stays up and is measured at the
-  same rate before the first scenario and after each one; a scenario's figure for the round is its
-  CPU per request minus the mean of the two bare runs around it, and the tables show the median
-  over rounds (a ratio to a peer: the median of the per-round ratios). Each scenario runs on a
-  fresh server, warmed up closed loop, then held at the rate for a moment before it is measured.
+- **Bare next to every scenario.** In each round a \`bare\` server stays up; every scenario is
+  measured in alternation with it at the same rate (bare, scenario, bare, ... in slices: full run
+  5 slices of 1 s, each scenario slice between two bare slices), over connections opened before
+  the first slice. A scenario's figure for the round is the median over its slices of (its CPU per
+  request − the mean of the two bare slices around it); the tables show the median over rounds (a
+  ratio to a peer: the median of the per-round ratios). Each scenario runs on a fresh server,
+  warmed up closed loop, then held at the rate for a moment before it is measured.
 - **Throughput and latency, the second view,** come from a closed loop (autocannon, programmatic,
   in the runner's process: 50 connections, pipelining 1), in rounds of their own whose order
   rotates (full run: 3 rounds × 5 s after a 2 s warm-up), each scenario on a fresh server.

@@ -6,9 +6,10 @@
  * fresh, warmed-up server:
  * - throughput and latency, closed loop (autocannon);
  * - the headline, server CPU per request, with every scenario offered the SAME rate open loop
- *   (bench/open-loop.ts; half the slowest scenario's closed-loop throughput, or --rate=N), a
- *   `bare` server measured at that rate before and after each scenario; added = the scenario's
- *   CPU per request − the mean of the bare runs around it, median over rounds.
+ *   (bench/open-loop.ts; half the slowest scenario's closed-loop throughput, or --rate=N), in
+ *   alternation with a `bare` server at that rate (bare, scenario, bare, ... in --slices=N
+ *   slices); added = median over slices of (scenario − the mean of the bare slices around it),
+ *   then the median over rounds.
  * The server reports its own CPU time before and after each measured run.
  * Then: growth runs (apps in the store, scopes on the route, callers beyond `cache.max`), the
  * micro-benchmarks (bench/micro.ts) and the memory floods (bench/memory.ts), each in a child process.
@@ -16,7 +17,7 @@
  * Writes bench/results.json and bench/results.svg; a quick run writes bench/.tmp/results.quick.json,
  * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
  * of a whole default run).
- * Options: --quick, --rounds=N, --seconds=N, --rate=N, --only=a,b, --no-growth, --no-micro, --no-memory,
+ * Options: --quick, --rounds=N, --seconds=N, --rate=N, --slices=N, --only=a,b, --no-growth, --no-micro, --no-memory,
  * --no-instructions; --instructions alone counts instructions per call of the scope hook only.
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -25,7 +26,7 @@ import { createConnection } from 'node:net'
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os'
 import { join } from 'node:path'
 import { growthPool, makePool, runLoad, type LoadResult, type Pool } from './load.js'
-import { runOpenLoop, type OpenLoopResult } from './open-loop.js'
+import { openLoopClient, type OpenLoopClient, type OpenLoopResult } from './open-loop.js'
 import type { MemoryResults } from './memory.js'
 import type { MicroResults } from './micro.js'
 import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
@@ -50,6 +51,8 @@ const settings = {
   growthSeconds: quick ? 1 : 3,
   /** Unmeasured seconds at the fixed rate after a warm-up, before the measured run. */
   settleSeconds: quick ? 0.5 : 1,
+  /** Slices per measured run of the CPU view, each between two bare slices. */
+  slices: Number(option('slices') ?? (quick ? 2 : 5)),
   memoryCount: quick ? 100_000 : 1_000_000
 }
 const only = option('only')?.split(',')
@@ -126,9 +129,9 @@ interface RunFigures { requests: number, seconds: number }
  * One measured run with the server's own CPU accounting around it; measured again (the quieter
  * kept) when other processes took more than MAX_FOREIGN_CORES during it.
  */
-async function measureRun<T extends RunFigures> (server: Server, run: () => Promise<T>): Promise<T & Measured> {
+async function measureRun<T extends RunFigures> (server: Server, run: () => Promise<T>, attempts = MAX_ATTEMPTS): Promise<T & Measured> {
   let best: (T & Measured) | undefined
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     const before = await server.stats()
     const busyBefore = machineBusyUs()
     const selfBefore = process.cpuUsage()
@@ -150,7 +153,7 @@ async function measureRun<T extends RunFigures> (server: Server, run: () => Prom
       attempts: attempt
     }
     if (best === undefined || result.foreignCores < best.foreignCores) best = result
-    if (foreignCores <= MAX_FOREIGN_CORES) break
+    if (foreignCores <= MAX_FOREIGN_CORES || attempt === attempts) break
     log(`  (other processes used ${foreignCores.toFixed(2)} cores during the run: measuring again)`)
     await new Promise((resolve) => setTimeout(resolve, 2000))
   }
@@ -164,11 +167,74 @@ async function measure (server: Server, pools: { warmup: Pool, measure: (warmupR
   return { ...result, warmupRps: warm.rps }
 }
 
-/** Open loop at the run's fixed rate: the server's CPU per request (the headline view). */
-async function measureAtRate (server: Server, pool: () => Pool, rate: number, seconds: number): Promise<OpenLoopResult & Measured> {
-  const result = await measureRun(server, async () => await runOpenLoop({ port: server.port, pool: pool(), rate, seconds }))
+/** A server with keep-alive connections of the open-loop generator (opened before any measured run). */
+interface Target { server: Server, client: OpenLoopClient }
+
+async function target (server: Server): Promise<Target> {
+  return { server, client: await openLoopClient(server.port) }
+}
+
+/** One slice at the fixed rate, measured once (the median over slices absorbs a burst of other load). */
+async function slice (at: Target, pool: Pool, rate: number, seconds: number): Promise<AtRate> {
+  return await measureRun(at.server, async () => await at.client.run({ pool, rate, seconds }), 1)
+}
+
+/** Slices of one server taken as one run: sums, CPU per request over all of them, medians of the rest. */
+function combine (slices: AtRate[]): AtRate {
+  const sum = (pick: (m: AtRate) => number): number => slices.reduce((total, m) => total + pick(m), 0)
+  const requests = sum((m) => m.requests)
+  const seconds = sum((m) => m.seconds)
+  return {
+    requests,
+    ok: sum((m) => m.ok),
+    non2xx: sum((m) => m.non2xx),
+    errors: sum((m) => m.errors),
+    seconds,
+    rps: requests / seconds,
+    rate: slices[0].rate,
+    late: sum((m) => m.late),
+    p50Ms: median(slices.map((m) => m.p50Ms)),
+    p99Ms: median(slices.map((m) => m.p99Ms)),
+    signedDuringRun: sum((m) => m.signedDuringRun),
+    cpuUsPerReq: sum((m) => m.cpuUsPerReq * m.requests) / Math.max(1, requests),
+    serverRssBytes: Math.max(...slices.map((m) => m.serverRssBytes)),
+    loadAvg: slices[slices.length - 1].loadAvg,
+    foreignCores: median(slices.map((m) => m.foreignCores)),
+    attempts: slices.length
+  }
+}
+
+interface Alternated {
+  /** The scenario's slices, taken as one run. */
+  scenario: AtRate
+  /** Every bare slice, first to last (one more than the scenario's). */
+  bare: AtRate[]
+  bareCpuUsPerReq: number
+  /** Median over slices of (scenario slice − the mean of the bare slices either side). */
+  addedCpuUs: number
+}
+
+/**
+ * Bare and a scenario in alternation at the fixed rate: bare, scenario, bare, ..., bare, in
+ * `slices` slices of the scenario (each `seconds / slices` long), so that a drift of the machine
+ * over a few seconds hits both alike. `poolFor(k)` gives the scenario's requests of slice k.
+ */
+async function alternate (bare: Target, scenario: Target, poolFor: (k: number) => Pool, rate: number, seconds: number, slices: number): Promise<Alternated> {
+  const length = seconds / slices
+  const barePool = makePool('bare', bare.server.port, 1)
+  const bareSlices = [await slice(bare, barePool, rate, length)]
+  const scenarioSlices: AtRate[] = []
+  const added: number[] = []
+  for (let k = 0; k < slices; k++) {
+    const mine = await slice(scenario, poolFor(k), rate, length)
+    const after = await slice(bare, barePool, rate, length)
+    added.push(mine.cpuUsPerReq - (bareSlices[bareSlices.length - 1].cpuUsPerReq + after.cpuUsPerReq) / 2)
+    scenarioSlices.push(mine)
+    bareSlices.push(after)
+  }
+  const result = combine(scenarioSlices)
   if (!sustained(result)) log(`  (the server did not keep up with ${rate} req/s: ${Math.round(result.rps)} answered per second, ${result.late} late)`)
-  return result
+  return { scenario: result, bare: bareSlices, bareCpuUsPerReq: combine(bareSlices).cpuUsPerReq, addedCpuUs: median(added) }
 }
 
 /** Whether a fixed-rate run was served at the rate offered (then its CPU per request is comparable). */
@@ -270,57 +336,51 @@ function chooseRate (closed: Map<ScenarioName, ClosedLoop[]>): { rate: number, r
  * A fresh server made ready for the fixed-rate view: a closed-loop warm-up (the JIT at work),
  * then a short settle at the rate (so no warm-up garbage is collected in the measured window).
  */
-async function warmAtRate (server: Server, name: ScenarioName, rate: number, estimate: Map<ScenarioName, number>): Promise<void> {
+async function warmAtRate (at: Target, name: ScenarioName, rate: number, estimate: Map<ScenarioName, number>, pool?: Pool): Promise<void> {
+  const { server, client } = at
   const guess = estimate.get(name) ?? estimate.get('bare') ?? 70_000
-  await runLoad({ port: server.port, pool: makePool(name, server.port, poolSize(guess, settings.warmupSeconds)), seconds: settings.warmupSeconds, connections: settings.connections })
-  await runOpenLoop({ port: server.port, pool: makePool(name, server.port, Math.ceil(rate * settings.settleSeconds) + 100), rate, seconds: settings.settleSeconds })
+  await runLoad({ port: server.port, pool: pool ?? makePool(name, server.port, poolSize(guess, settings.warmupSeconds)), seconds: settings.warmupSeconds, connections: settings.connections })
+  await client.run({ pool: pool ?? makePool(name, server.port, Math.ceil(rate * settings.settleSeconds) + 100), rate, seconds: settings.settleSeconds })
 }
 
 interface RateRound { scenario: AtRate, bareCpuUsPerReq: number, addedCpuUs: number }
 
 /**
  * The headline view, server CPU per request: every scenario at the SAME offered rate (open loop),
- * each measured between two runs of a `bare` server kept up for the round, so that bare is
- * measured next to every scenario; a scenario's figure for the round = its CPU per request −
- * the mean of the two bare runs around it.
+ * in alternation with a `bare` server kept up for the round (see alternate), so that bare is
+ * measured next to every scenario.
  */
 async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate: Map<ScenarioName, number>): Promise<{ rounds: Map<ScenarioName, RateRound[]>, bare: AtRate[][] }> {
   const others = scenarios.filter((name) => name !== 'bare')
   const rounds = new Map<ScenarioName, RateRound[]>(others.map((name) => [name, []]))
   const bareRuns: AtRate[][] = []
-  const count = Math.ceil(rate * settings.seconds) + 500
+  const perSlice = Math.ceil(rate * settings.seconds / settings.slices) + 200
   for (let r = 0; r < settings.rounds; r++) {
-    const bare = await startServer({ scenario: 'bare' })
+    const bare = await target(await startServer({ scenario: 'bare' }))
     const bareThisRound: AtRate[] = []
     bareRuns.push(bareThisRound)
     try {
       await warmAtRate(bare, 'bare', rate, estimate)
-      const measureBare = async (): Promise<AtRate> => {
-        const result = await measureAtRate(bare, () => makePool('bare', bare.port, 1), rate, settings.seconds)
-        bareThisRound.push(result)
-        return result
-      }
-      let before = await measureBare()
       for (const name of rotate(others, r)) {
-        const server = await startServer({ scenario: name })
-        let result: AtRate
+        const at = await target(await startServer({ scenario: name }))
+        let result: Alternated
         try {
-          await warmAtRate(server, name, rate, estimate)
-          result = await measureAtRate(server, () => makePool(name, server.port, count), rate, settings.seconds)
+          await warmAtRate(at, name, rate, estimate)
+          result = await alternate(bare, at, () => makePool(name, at.server.port, perSlice), rate, settings.seconds, settings.slices)
         } finally {
-          await server.close()
+          at.client.close()
+          await at.server.close()
         }
-        const after = await measureBare()
-        const bareCpuUsPerReq = (before.cpuUsPerReq + after.cpuUsPerReq) / 2
-        rounds.get(name)!.push({ scenario: result, bareCpuUsPerReq, addedCpuUs: result.cpuUsPerReq - bareCpuUsPerReq })
-        const problems = problemsOf(result)
-        log(`at ${rate} req/s ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${result.cpuUsPerReq.toFixed(1).padStart(6)} CPU µs/req  ` +
-          `bare around it ${before.cpuUsPerReq.toFixed(1)} / ${after.cpuUsPerReq.toFixed(1)}  added ${(result.cpuUsPerReq - bareCpuUsPerReq).toFixed(2)}  ` +
-          `foreign ${result.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
-        before = after
+        bareThisRound.push(...result.bare)
+        rounds.get(name)!.push({ scenario: result.scenario, bareCpuUsPerReq: result.bareCpuUsPerReq, addedCpuUs: result.addedCpuUs })
+        const problems = problemsOf(result.scenario)
+        log(`at ${rate} req/s ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${result.scenario.cpuUsPerReq.toFixed(1).padStart(6)} CPU µs/req  ` +
+          `bare in alternation ${result.bareCpuUsPerReq.toFixed(1)}  added ${result.addedCpuUs.toFixed(2)}  ` +
+          `foreign ${result.scenario.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
       }
     } finally {
-      await bare.close()
+      bare.client.close()
+      await bare.server.close()
     }
   }
   return { rounds, bare: bareRuns }
@@ -391,26 +451,27 @@ function growthConfigs (withPostgres: boolean): Array<GrowthConfig & { spread: b
  */
 async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]> {
   const results: GrowthRow[] = []
-  const bare = await startServer({ scenario: 'bare' })
+  const bare = await target(await startServer({ scenario: 'bare' }))
   try {
     await warmAtRate(bare, 'bare', rate, new Map())
-    const measureBare = async (): Promise<AtRate> => await measureAtRate(bare, () => makePool('bare', bare.port, 1), rate, settings.growthSeconds)
-    let before = await measureBare()
     for (const config of growthConfigs(withPostgres)) {
       const store = config.store ?? 'memory'
       const server = await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes, store } })
       const pool = growthPool(config, config.spread)
       let closed: ClosedLoop
-      let m: AtRate
+      let alternated: Alternated
       try {
         closed = await measure(server, { warmup: pool, measure: () => pool }, settings.growthSeconds)
-        m = await measureAtRate(server, () => pool, rate, settings.growthSeconds)
+        const at = await target(server)
+        try {
+          alternated = await alternate(bare, at, () => pool, rate, settings.growthSeconds, settings.slices)
+        } finally {
+          at.client.close()
+        }
       } finally {
         await server.close()
       }
-      const after = await measureBare()
-      const bareCpu = (before.cpuUsPerReq + after.cpuUsPerReq) / 2
-      before = after
+      const m = alternated.scenario
       const result: GrowthRow = {
         store: store === 'postgres' ? 'PostgresStore' : 'MemoryStore',
         apps: config.apps,
@@ -419,7 +480,7 @@ async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]
         distinctCallers: pool.entries.length,
         rps: Math.round(closed.rps),
         cpuUsPerReq: round(m.cpuUsPerReq, 1),
-        addedCpuUs: round(m.cpuUsPerReq - bareCpu, 1),
+        addedCpuUs: round(alternated.addedCpuUs, 1),
         serverRssMb: Math.round(Math.max(closed.serverRssBytes, m.serverRssBytes) / 1048576)
       }
       results.push(result)
@@ -429,7 +490,8 @@ async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]
       if (problems > 0) throw new Error(`growth run ${JSON.stringify(config)}: ${problems} requests failed`)
     }
   } finally {
-    await bare.close()
+    bare.client.close()
+    await bare.server.close()
   }
   return results
 }
