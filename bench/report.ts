@@ -52,13 +52,13 @@ const METHOD = `## Method
   The headline compares the CPU a scheme adds with what the peers a user would pick instead add
   for the same job (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each set up as its
   docs recommend, in its fastest documented configuration: \`bench/peers.ts\`).
-- **Bare next to every scenario.** In each round a \`bare\` server stays up; every scenario is
-  measured in alternation with it at the same rate (bare, scenario, bare, ... in slices: full run
-  5 slices of 1 s, each scenario slice between two bare slices), over connections opened before
-  the first slice. A scenario's figure for the round is the median over its slices of (its CPU per
-  request − the mean of the two bare slices around it); the tables show the median over rounds (a
-  ratio to a peer: the median of the per-round ratios). Each scenario runs on a fresh server,
-  warmed up closed loop, then held at the rate for a moment before it is measured.
+- **Bare next to every scenario.** Every scenario's server is paired with a fresh \`bare\` server,
+  started and warmed up alike (closed loop, then a moment at the rate: a process's first seconds
+  cost more), and the two are measured in alternation at the same rate (bare, scenario, bare,
+  ... in slices: full run 5 slices of 1 s, each scenario slice between two bare slices), over
+  connections opened before the first slice. A scenario's figure for the round is the median over
+  its slices of (its CPU per request − the mean of the two bare slices around it); the tables show
+  the median over rounds (a ratio to a peer: the median of the per-round ratios).
 - **Throughput and latency, the second view,** come from a closed loop (autocannon, programmatic,
   in the runner's process: 50 connections, pipelining 1), in rounds of their own whose order
   rotates (full run: 3 rounds × 5 s after a 2 s warm-up), each scenario on a fresh server.
@@ -130,8 +130,8 @@ function sections (results: Report): string[] {
   }
   if (results.growth !== undefined && results.growth.length > 0) {
     out.push('## Cost as the work grows\n\nJWT app-level calls from apps that require an agreement (the route\'s scopes are checked), ' +
-      `default \`cache.max\` (10 000 apps); server CPU per request at the run's fixed rate (${String(results.settings.rate ?? '?')} req/s), added over a \`bare\` server ` +
-      'measured at the same rate before and after each row; throughput closed loop:\n\n' +
+      `default \`cache.max\` (10 000 apps); server CPU per request at the run's fixed rate (${String(results.settings.rate ?? '?')} req/s), added over a \`bare\` server of its own ` +
+      'measured in alternation with it at the same rate; throughput closed loop:\n\n' +
       '| store | apps in store | scopes on route | callers | server CPU µs/req | added over bare | req/s (closed loop) | server RSS MB |\n|---|---:|---:|---|---:|---:|---:|---:|\n' +
       results.growth.map((g) => `| ${g.store} | ${g.apps} | ${g.scopes} | ${g.callers === 'one' ? 'one app' : `spread over ${g.distinctCallers} apps`} | ${fixed(g.cpuUsPerReq, 1)} | ${fixed(g.addedCpuUs, 1)} | ${g.rps} | ${g.serverRssMb} |`).join('\n'))
   }

@@ -333,7 +333,7 @@ function chooseRate (closed: Map<ScenarioName, ClosedLoop[]>): { rate: number, r
 }
 
 /**
- * A fresh server made ready for the fixed-rate view: a closed-loop warm-up (the JIT at work),
+ * A server made ready for the fixed-rate view: a closed-loop warm-up (the JIT at work),
  * then a short settle at the rate (so no warm-up garbage is collected in the measured window).
  */
 async function warmAtRate (at: Target, name: ScenarioName, rate: number, estimate: Map<ScenarioName, number>, pool?: Pool): Promise<void> {
@@ -346,9 +346,32 @@ async function warmAtRate (at: Target, name: ScenarioName, rate: number, estimat
 interface RateRound { scenario: AtRate, bareCpuUsPerReq: number, addedCpuUs: number }
 
 /**
+ * A scenario's server and a fresh `bare` server, started and warmed up alike (a process's first
+ * seconds cost more: the JIT compiler and the collector of start-up garbage run on its CPU time),
+ * then measured in alternation (see alternate). Both are closed afterwards.
+ */
+async function pairedWithBare (rate: number, start: () => Promise<Server>, warm: (at: Target) => Promise<void>, estimate: Map<ScenarioName, number>,
+  measureBoth: (bare: Target, at: Target) => Promise<Alternated>): Promise<Alternated> {
+  const bare = await target(await startServer({ scenario: 'bare' }))
+  try {
+    const at = await target(await start())
+    try {
+      await warmAtRate(bare, 'bare', rate, estimate)
+      await warm(at)
+      return await measureBoth(bare, at)
+    } finally {
+      at.client.close()
+      await at.server.close()
+    }
+  } finally {
+    bare.client.close()
+    await bare.server.close()
+  }
+}
+
+/**
  * The headline view, server CPU per request: every scenario at the SAME offered rate (open loop),
- * in alternation with a `bare` server kept up for the round (see alternate), so that bare is
- * measured next to every scenario.
+ * in rounds of rotating order, each in alternation with a bare server of its own (pairedWithBare).
  */
 async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate: Map<ScenarioName, number>): Promise<{ rounds: Map<ScenarioName, RateRound[]>, bare: AtRate[][] }> {
   const others = scenarios.filter((name) => name !== 'bare')
@@ -356,31 +379,17 @@ async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate:
   const bareRuns: AtRate[][] = []
   const perSlice = Math.ceil(rate * settings.seconds / settings.slices) + 200
   for (let r = 0; r < settings.rounds; r++) {
-    const bare = await target(await startServer({ scenario: 'bare' }))
     const bareThisRound: AtRate[] = []
     bareRuns.push(bareThisRound)
-    try {
-      await warmAtRate(bare, 'bare', rate, estimate)
-      for (const name of rotate(others, r)) {
-        const at = await target(await startServer({ scenario: name }))
-        let result: Alternated
-        try {
-          await warmAtRate(at, name, rate, estimate)
-          result = await alternate(bare, at, () => makePool(name, at.server.port, perSlice), rate, settings.seconds, settings.slices)
-        } finally {
-          at.client.close()
-          await at.server.close()
-        }
-        bareThisRound.push(...result.bare)
-        rounds.get(name)!.push({ scenario: result.scenario, bareCpuUsPerReq: result.bareCpuUsPerReq, addedCpuUs: result.addedCpuUs })
-        const problems = problemsOf(result.scenario)
-        log(`at ${rate} req/s ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${result.scenario.cpuUsPerReq.toFixed(1).padStart(6)} CPU µs/req  ` +
-          `bare in alternation ${result.bareCpuUsPerReq.toFixed(1)}  added ${result.addedCpuUs.toFixed(2)}  ` +
-          `foreign ${result.scenario.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
-      }
-    } finally {
-      bare.client.close()
-      await bare.server.close()
+    for (const name of rotate(others, r)) {
+      const result = await pairedWithBare(rate, async () => await startServer({ scenario: name }), async (at) => { await warmAtRate(at, name, rate, estimate) }, estimate,
+        async (bare, at) => await alternate(bare, at, () => makePool(name, at.server.port, perSlice), rate, settings.seconds, settings.slices))
+      bareThisRound.push(...result.bare)
+      rounds.get(name)!.push({ scenario: result.scenario, bareCpuUsPerReq: result.bareCpuUsPerReq, addedCpuUs: result.addedCpuUs })
+      const problems = problemsOf(result.scenario)
+      log(`at ${rate} req/s ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${result.scenario.cpuUsPerReq.toFixed(1).padStart(6)} CPU µs/req  ` +
+        `bare in alternation ${result.bareCpuUsPerReq.toFixed(1)}  added ${result.addedCpuUs.toFixed(2)}  ` +
+        `foreign ${result.scenario.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
     }
   }
   return { rounds, bare: bareRuns }
@@ -451,47 +460,32 @@ function growthConfigs (withPostgres: boolean): Array<GrowthConfig & { spread: b
  */
 async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]> {
   const results: GrowthRow[] = []
-  const bare = await target(await startServer({ scenario: 'bare' }))
-  try {
-    await warmAtRate(bare, 'bare', rate, new Map())
-    for (const config of growthConfigs(withPostgres)) {
-      const store = config.store ?? 'memory'
-      const server = await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes, store } })
-      const pool = growthPool(config, config.spread)
-      let closed: ClosedLoop
-      let alternated: Alternated
-      try {
-        closed = await measure(server, { warmup: pool, measure: () => pool }, settings.growthSeconds)
-        const at = await target(server)
-        try {
-          alternated = await alternate(bare, at, () => pool, rate, settings.growthSeconds, settings.slices)
-        } finally {
-          at.client.close()
-        }
-      } finally {
-        await server.close()
-      }
-      const m = alternated.scenario
-      const result: GrowthRow = {
-        store: store === 'postgres' ? 'PostgresStore' : 'MemoryStore',
-        apps: config.apps,
-        scopes: config.scopes,
-        callers: config.spread ? 'spread' : 'one',
-        distinctCallers: pool.entries.length,
-        rps: Math.round(closed.rps),
-        cpuUsPerReq: round(m.cpuUsPerReq, 1),
-        addedCpuUs: round(alternated.addedCpuUs, 1),
-        serverRssMb: Math.round(Math.max(closed.serverRssBytes, m.serverRssBytes) / 1048576)
-      }
-      results.push(result)
-      const problems = closed.non2xx + closed.errors + m.non2xx + m.errors
-      log(`growth  ${result.store.padEnd(13)} ${String(config.apps).padStart(6)} apps  ${String(config.scopes).padStart(2)} scopes  callers ${result.callers.padEnd(6)} ` +
-        `${String(result.rps).padStart(6)} req/s  at ${rate} req/s: ${result.cpuUsPerReq} CPU µs/req, added ${result.addedCpuUs}  rss ${result.serverRssMb} MB${problems > 0 ? `  (${problems} non-2xx)` : ''}`)
-      if (problems > 0) throw new Error(`growth run ${JSON.stringify(config)}: ${problems} requests failed`)
+  for (const config of growthConfigs(withPostgres)) {
+    const store = config.store ?? 'memory'
+    const pool = growthPool(config, config.spread)
+    let closed: ClosedLoop | undefined
+    const alternated = await pairedWithBare(rate,
+      async () => await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes, store } }),
+      async (at) => { closed = await measure(at.server, { warmup: pool, measure: () => pool }, settings.growthSeconds) },
+      new Map(),
+      async (bare, at) => await alternate(bare, at, () => pool, rate, settings.growthSeconds, settings.slices))
+    const m = alternated.scenario
+    const result: GrowthRow = {
+      store: store === 'postgres' ? 'PostgresStore' : 'MemoryStore',
+      apps: config.apps,
+      scopes: config.scopes,
+      callers: config.spread ? 'spread' : 'one',
+      distinctCallers: pool.entries.length,
+      rps: Math.round(closed!.rps),
+      cpuUsPerReq: round(m.cpuUsPerReq, 1),
+      addedCpuUs: round(alternated.addedCpuUs, 1),
+      serverRssMb: Math.round(Math.max(closed!.serverRssBytes, m.serverRssBytes) / 1048576)
     }
-  } finally {
-    bare.client.close()
-    await bare.server.close()
+    results.push(result)
+    const problems = closed!.non2xx + closed!.errors + m.non2xx + m.errors
+    log(`growth  ${result.store.padEnd(13)} ${String(config.apps).padStart(6)} apps  ${String(config.scopes).padStart(2)} scopes  callers ${result.callers.padEnd(6)} ` +
+      `${String(result.rps).padStart(6)} req/s  at ${rate} req/s: ${result.cpuUsPerReq} CPU µs/req, added ${result.addedCpuUs}  rss ${result.serverRssMb} MB${problems > 0 ? `  (${problems} non-2xx)` : ''}`)
+    if (problems > 0) throw new Error(`growth run ${JSON.stringify(config)}: ${problems} requests failed`)
   }
   return results
 }
