@@ -199,7 +199,7 @@ function combine (slices: AtRate[]): AtRate {
     cpuUsPerReq: sum((m) => m.cpuUsPerReq * m.requests) / Math.max(1, requests),
     serverRssBytes: Math.max(...slices.map((m) => m.serverRssBytes)),
     loadAvg: slices[slices.length - 1].loadAvg,
-    foreignCores: median(slices.map((m) => m.foreignCores)),
+    foreignCores: round(median(slices.map((m) => m.foreignCores)), 2),
     attempts: slices.length
   }
 }
@@ -399,7 +399,7 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<{ results: Record<s
   const estimate = new Map<ScenarioName, number>()
   const closed = await closedLoopView(scenarios, estimate)
   const { rate, rule } = chooseRate(closed)
-  log(`CPU view: every scenario at ${rate} req/s, open loop (${rule}), bare measured before and after each`)
+  log(`CPU view: every scenario at ${rate} req/s, open loop (${rule}), in alternation with a bare server of its own`)
   const atRate = await fixedRateView(scenarios, rate, estimate)
   const bareClosed = closed.get('bare') ?? []
   const out: Record<string, ScenarioResult> = {}
