@@ -9,7 +9,8 @@
  * the same path) or `next`. The parent zeroes callgrind's counters before `go` and dumps them
  * after `done`: each dump holds the instructions of `count` calls, and nothing else but the line
  * exchange itself.
- * argv: <count> <warm-up> <json of requests by path>, where each path is a list of header sets.
+ * argv: <count> <warm-up> <json of requests by path>, where each path is a list of header sets;
+ * a path with `instance` (its own apps and plugin options) gets a plugin instance of its own.
  */
 const { createInterface } = require('node:readline')
 const { readFileSync } = require('node:fs')
@@ -31,13 +32,20 @@ function fakeRequest (given) {
   return { headers, raw: { url: '/', method: 'GET', rawHeaders }, method: 'GET', url: '/', protocol: 'http', log, server: { log }, routeOptions: { url: '/' }, app: null, token: null }
 }
 
-async function main () {
+/** A Fastify instance with the plugin and the scope hook of one route. */
+async function instance (appList, options) {
   const app = Fastify()
-  await app.register(linkedServices, { appName, store: new linkedServices.MemoryStore({ apps }), signature })
+  await app.register(linkedServices, { appName, store: new linkedServices.MemoryStore({ apps: appList }), signature, ...options })
   const hook = app.scope([scope])
   await app.ready()
+  return { app, hook }
+}
+
+async function main () {
+  const shared = await instance(apps, {})
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-  for (const { name, requests } of paths) {
+  for (const { name, requests, instance: own } of paths) {
+    const { app, hook } = own === undefined ? shared : await instance(own.apps, own.options)
     const built = requests.map(fakeRequest)
     // `-observed`: the same path with a subscriber on the scope channel (from here on).
     if (name.endsWith('-observed')) {
@@ -64,7 +72,7 @@ async function main () {
       if (value !== 'again') break
     }
   }
-  await app.close()
+  await shared.app.close()
   process.exit(0)
 }
 

@@ -6,7 +6,7 @@
  * of callgrind's counters. Instructions per call = (the dump's total − what the garbage collector
  * and the JIT compiler took, by their C++ symbols) / count; the collector's share is reported
  * beside it.
- * Alone: `node --import tsx bench/instructions.ts [count]`.
+ * Alone: `node --import tsx bench/instructions.ts [count] [path,path]`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
@@ -14,7 +14,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { loadSigners } from './package.js'
-import { APP_NAME, benchApps, CALLER, ROUTE_SCOPE, SIGNATURE_OPTIONS, SIGNER_HMAC, SIGNER_LEGACY, TARGET_HMAC } from './scenarios.js'
+import {
+  APP_NAME, benchApps, CALLER, growthApps, growthCaller, ROUTE_SCOPE, SIGNATURE_OPTIONS, SIGNER_HMAC, SIGNER_LEGACY, TARGET_HMAC
+} from './scenarios.js'
 
 export interface InstructionResults {
   /** Instructions per call of the scope hook, by path: the call's own work (JS, builtins, crypto), without the collector and the JIT compiler. */
@@ -41,7 +43,31 @@ export function valgrindAvailable (): boolean {
   return spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).status === 0
 }
 
-function requests (total: number): Array<{ name: string, requests: Array<Record<string, string>> }> {
+/**
+ * The spread miss path: callers taken in turn from twice as many apps as the cache holds, so
+ * every call misses the app and token caches (the store answers, the app is resolved, the token
+ * verified); the warm-up has seen every caller once, so their key objects are built.
+ */
+const SPREAD = { callers: 4000, maxApps: 2000 }
+
+interface InstructionPath {
+  name: string
+  requests: Array<Record<string, string>>
+  /** Apps and plugin options of an instance of its own (else the shared one). */
+  instance?: { apps: unknown[], options: Record<string, unknown> }
+}
+
+function spreadPath (): InstructionPath {
+  const { signJwt } = loadSigners()
+  const apps = growthApps({ apps: SPREAD.callers, scopes: 1 }).map((app) => ({ ...app, requiredScopes: [ROUTE_SCOPE] }))
+  return {
+    name: 'spread-miss',
+    requests: apps.map((_, i) => ({ authorization: `Link App=${growthCaller(i)},Token=${signJwt({ appName: growthCaller(i), app: TARGET_HMAC, sub: '', expiresIn: 3600 })}` })),
+    instance: { apps, options: { cache: { maxApps: SPREAD.maxApps }, jwt: { maxCachedTokens: SPREAD.maxApps } } }
+  }
+}
+
+function requests (total: number): InstructionPath[] {
   const { signJwt, signRequest } = loadSigners()
   const jwt = (i: number | null): string => signJwt({ appName: CALLER, app: TARGET_HMAC, sub: '', expiresIn: 3600, claims: i === null ? undefined : { jti: String(i) } })
   const many = <T>(make: (i: number) => T): T[] => Array.from({ length: total }, (_, i) => make(i))
@@ -58,6 +84,7 @@ function requests (total: number): Array<{ name: string, requests: Array<Record<
       name: 'legacy',
       requests: many((i) => ({ host: AUTHORITY, ...signRequest({ appName: SIGNER_LEGACY, app: TARGET_HMAC, method: 'GET', url: '/', authority: AUTHORITY, scheme: 'legacy', now: start + i }).headers }))
     },
+    spreadPath(),
     // Last: its subscriber stays for the rest of the process.
     { name: 'jwt-cached-observed', requests: [{ authorization: `Link App=${CALLER},Token=${jwt(null)}` }] }
   ]
@@ -92,10 +119,11 @@ function splitDump (file: string): DumpSplit {
   return { total, collector, compiler }
 }
 
-export async function countInstructions (count = 1000, warmup = 5000): Promise<InstructionResults> {
+/** `only`: the names of the paths to count (all when absent). */
+export async function countInstructions (count = 1000, warmup = 5000, only?: string[]): Promise<InstructionResults> {
   const dir = mkdtempSync(join(tmpdir(), 'ls-callgrind-'))
   try {
-    const paths = requests(warmup + count * MAX_WINDOWS)
+    const paths = requests(warmup + count * MAX_WINDOWS).filter((path) => only === undefined || only.includes(path.name))
     const requestsFile = join(dir, 'requests.json')
     writeFileSync(requestsFile, JSON.stringify({ apps: benchApps(), appName: APP_NAME, scope: ROUTE_SCOPE, signature: SIGNATURE_OPTIONS, paths }))
     const child = spawn('valgrind', [
@@ -147,7 +175,7 @@ export async function countInstructions (count = 1000, warmup = 5000): Promise<I
 
 if (require.main === module) {
   const count = Number(process.argv[2] ?? 2000)
-  countInstructions(count).then((results) => { console.log(JSON.stringify(results, null, 2)) }, (error: unknown) => {
+  countInstructions(count, undefined, process.argv[3]?.split(',')).then((results) => { console.log(JSON.stringify(results, null, 2)) }, (error: unknown) => {
     console.error(error)
     process.exit(1)
   })

@@ -39,19 +39,29 @@ const METHOD = `## Method
 - **Real servers, one run.** Every scenario is a Fastify server in a child process of its own
   (\`bench/server.ts\`, 127.0.0.1, port 0) serving the same trivial route (\`GET /\` →
   \`{ hello: 'world' }\`); only what stands in front of the route changes. The plugin is the BUILT
-  package (\`dist/\`, rebuilt first when stale), as users run it. The load generator is autocannon
-  (programmatic, in the runner's process: 50 connections, pipelining 1).
-- **The figure: server CPU added per request.** Each server reports its own \`process.cpuUsage()\`
-  over IPC right before and after the measured run, so the load generator's CPU never counts.
-  On a 2-core machine the generator is the limit for cheap routes and throughput ratios sit near
-  1 whatever the plugin costs; the CPU a scheme adds over \`bare\` in the same round does not.
-  The headline compares it with what the peers a user would pick instead add for the same job
-  (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each set up as its docs recommend, in
-  its fastest documented configuration: \`bench/peers.ts\`). Throughput and latency are the second
-  view.
-- **Alternation.** Scenarios run in rounds (full run: 3 rounds × 5 s after a 2 s warm-up; the order
-  rotates from round to round), each on a fresh server, so machine drift hits all alike. Figures
-  relative to \`bare\` are taken within a round; tables show medians over rounds.
+  package (\`dist/\`, rebuilt first when stale), as users run it.
+- **The figure: server CPU added per request, at one fixed rate.** Each server reports its own
+  \`process.cpuUsage()\` over IPC right before and after the measured run, so the load generator's
+  CPU never counts. Every scenario is offered the SAME request rate, open loop
+  (\`bench/open-loop.ts\`: requests sent on a fixed schedule over 64 keep-alive connections,
+  whatever the server answers), a rate every scenario sustains on this machine: half the slowest
+  scenario's closed-loop throughput in this run, rounded down to 100 (or \`--rate=N\`), printed
+  above. A closed loop would not do: there each connection sends its next request when the last
+  is answered, so a fast server takes requests in batches per event-loop turn and its CPU per
+  request falls with its throughput, which makes a slower scenario look costlier per request.
+  The headline compares the CPU a scheme adds with what the peers a user would pick instead add
+  for the same job (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each set up as its
+  docs recommend, in its fastest documented configuration: \`bench/peers.ts\`).
+- **Bare next to every scenario.** Every scenario's server is paired with a fresh \`bare\` server,
+  started and warmed up alike (closed loop, then a moment at the rate: a process's first seconds
+  cost more), and the two are measured in alternation at the same rate (bare, scenario, bare,
+  ... in slices: full run 5 slices of 1 s, each scenario slice between two bare slices), over
+  connections opened before the first slice. A scenario's figure for the round is the median over
+  its slices of (its CPU per request − the mean of the two bare slices around it); the tables show
+  the median over rounds (a ratio to a peer: the median of the per-round ratios).
+- **Throughput and latency, the second view,** come from a closed loop (autocannon, programmatic,
+  in the runner's process: 50 connections, pipelining 1), in rounds of their own whose order
+  rotates (full run: 3 rounds × 5 s after a 2 s warm-up), each scenario on a fresh server.
 - **Fresh requests are made beforehand.** New tokens and signed requests (each with its own nonce)
   are made before each measured run, so that signing never loads the generator; should a pool run
   out, requests are signed on the spot and counted (\`signedDuringRun\`). Signed scenarios run with a
@@ -70,8 +80,8 @@ const METHOD = `## Method
   million distinct tokens and nonces and read the heap after a full GC.
 
 \`npm run bench -- --quick\` (1 round × 2 s, a shorter growth, micro and memory run) is a smoke
-check of about two minutes that judges the same targets; it writes \`bench/.tmp/\`. A run with any
-other option (\`--rounds=N --seconds=N --only=a,b --no-growth --no-micro --no-memory
+check of a few minutes that judges the same targets; it writes \`bench/.tmp/\`. A run with any
+other option (\`--rounds=N --seconds=N --rate=N --only=a,b --no-growth --no-micro --no-memory
 --no-instructions\`) writes \`bench/.tmp/\` too, so that this page and \`bench/results.json\` are
 always those of a whole default run. \`node --import tsx bench/targets.ts\` judges
 \`bench/results.json\` again; \`node --import tsx bench/profile.ts <scenario>\` profiles one server.`
@@ -93,14 +103,19 @@ export function headline (results: Report): string {
 }
 
 function scenarioTable (results: Report): string {
-  const rows = ['| scenario | what it is | server CPU µs/req | added over bare | req/s | p50 ms | p99 ms | other load (cores) |', '|---|---|---:|---:|---:|---:|---:|---:|']
+  const rate = String(results.settings.rate ?? '?')
+  const rows = [`| scenario | what it is | server CPU µs/req at ${rate} req/s | added over bare | req/s (closed loop) | p50 ms | p99 ms | CPU µs/req (closed loop) | other load (cores) |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|']
   for (const [name, entry] of Object.entries(results.scenarios)) {
     const description = DESCRIPTIONS[name as ScenarioName] ?? ''
-    if ('skipped' in entry) { rows.push(`| \`${name}\` | ${description} | skipped: ${entry.skipped} | | | | | |`); continue }
+    if ('skipped' in entry) { rows.push(`| \`${name}\` | ${description} | skipped: ${entry.skipped} | | | | | | |`); continue }
     const s = entry as ScenarioResult
     const foreign = s.rounds.map((round) => Number(round.foreignCores)).filter(Number.isFinite).sort((a, b) => a - b)
     const otherLoad = foreign.length === 0 ? 'n/a' : fixed(foreign[Math.floor(foreign.length / 2)], 2)
-    rows.push(`| \`${name}\` | ${description} | ${fixed(s.cpuUsPerReq, 1)} | ${name === 'bare' ? '—' : fixed(s.addedCpuUs, 1)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} | ${otherLoad} |`)
+    // A scenario the server did not serve at the full rate in every round: its figure is marked.
+    const mark = s.sustained === false ? ' (rate not sustained)' : ''
+    rows.push(`| \`${name}\` | ${description} | ${fixed(s.cpuUsPerReq, 1)}${mark} | ${name === 'bare' ? '—' : fixed(s.addedCpuUs, 1)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} | ` +
+      `${fixed(Number(s.closedLoopCpuUsPerReq), 1)} | ${otherLoad} |`)
   }
   return rows.join('\n')
 }
@@ -115,8 +130,9 @@ function sections (results: Report): string[] {
   }
   if (results.growth !== undefined && results.growth.length > 0) {
     out.push('## Cost as the work grows\n\nJWT app-level calls from apps that require an agreement (the route\'s scopes are checked), ' +
-      'default `cache.max` (10 000 apps); added server CPU per request over `bare` of the same run:\n\n' +
-      '| store | apps in store | scopes on route | callers | server CPU µs/req | added over bare | req/s | server RSS MB |\n|---|---:|---:|---|---:|---:|---:|---:|\n' +
+      `default \`cache.max\` (10 000 apps); server CPU per request at the run's fixed rate (${String(results.settings.rate ?? '?')} req/s), added over a \`bare\` server of its own ` +
+      'measured in alternation with it at the same rate; throughput closed loop:\n\n' +
+      '| store | apps in store | scopes on route | callers | server CPU µs/req | added over bare | req/s (closed loop) | server RSS MB |\n|---|---:|---:|---|---:|---:|---:|---:|\n' +
       results.growth.map((g) => `| ${g.store} | ${g.apps} | ${g.scopes} | ${g.callers === 'one' ? 'one app' : `spread over ${g.distinctCallers} apps`} | ${fixed(g.cpuUsPerReq, 1)} | ${fixed(g.addedCpuUs, 1)} | ${g.rps} | ${g.serverRssMb} |`).join('\n'))
   }
   if (results.memory !== undefined) {
@@ -145,7 +161,8 @@ export function renderReport (results: Report, files: { json: string, svg: strin
     `<!-- Written by \`npm run bench\` (bench/report.ts) from ${files.json}: edit the generator, not this file. -->`,
     '',
     `${String(m.cpu)}, ${String(m.cores)} cores, ${String(m.memoryGb)} GB, ${String(m.os)}, Node ${results.node}; ` +
-      `${s.mode} run of ${results.date.slice(0, 16).replace('T', ' ')} UTC (${s.rounds} round(s) × ${s.seconds} s, ${s.connections} connections).`,
+      `${s.mode} run of ${results.date.slice(0, 16).replace('T', ' ')} UTC (${s.rounds} round(s) × ${s.seconds} s per view, CPU at ${String(s.rate ?? '?')} req/s open loop` +
+      `${typeof s.rateRule === 'string' ? `: ${s.rateRule}` : ''}; throughput closed loop, ${s.connections} connections).`,
     '',
     '## Headline: server CPU added per request',
     '',

@@ -1,18 +1,23 @@
 /**
- * `npm run bench` (`-- --quick` for a smoke check under a minute).
+ * `npm run bench` (`-- --quick` for a smoke check of a few minutes).
  *
  * End to end: every scenario is a real Fastify server in a child process (bench/server.ts), the
- * load generator (autocannon, programmatic) runs here; the scenarios run in alternation (round 1:
- * A B C ..., round 2: B C ... A, ...), each on a fresh server, warmed up, then measured; the
- * server reports its own CPU time before and after the measured run. Ratios to `bare` are taken
- * within each round, then the median over rounds is reported.
- * Then: growth runs (apps in the store, scopes on the route), the micro-benchmarks
- * (bench/micro.ts) and the memory floods (bench/memory.ts), each in a child process.
+ * load generators run here. Two views, each in rounds whose order rotates, each scenario on a
+ * fresh, warmed-up server:
+ * - throughput and latency, closed loop (autocannon);
+ * - the headline, server CPU per request, with every scenario offered the SAME rate open loop
+ *   (bench/open-loop.ts; half the slowest scenario's closed-loop throughput, or --rate=N), in
+ *   alternation with a `bare` server at that rate (bare, scenario, bare, ... in --slices=N
+ *   slices); added = median over slices of (scenario − the mean of the bare slices around it),
+ *   then the median over rounds.
+ * The server reports its own CPU time before and after each measured run.
+ * Then: growth runs (apps in the store, scopes on the route, callers beyond `cache.max`), the
+ * micro-benchmarks (bench/micro.ts) and the memory floods (bench/memory.ts), each in a child process.
  *
  * Writes bench/results.json and bench/results.svg; a quick run writes bench/.tmp/results.quick.json,
  * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
  * of a whole default run).
- * Options: --quick, --rounds=N, --seconds=N, --only=a,b, --no-growth, --no-micro, --no-memory,
+ * Options: --quick, --rounds=N, --seconds=N, --rate=N, --slices=N, --only=a,b, --no-growth, --no-micro, --no-memory,
  * --no-instructions; --instructions alone counts instructions per call of the scope hook only.
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -21,6 +26,7 @@ import { createConnection } from 'node:net'
 import { cpus, loadavg, totalmem, type as osType, release } from 'node:os'
 import { join } from 'node:path'
 import { growthPool, makePool, runLoad, type LoadResult, type Pool } from './load.js'
+import { openLoopClient, type OpenLoopClient, type OpenLoopResult } from './open-loop.js'
 import type { MemoryResults } from './memory.js'
 import type { MicroResults } from './micro.js'
 import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
@@ -43,6 +49,10 @@ const settings = {
   connections: Number(option('connections') ?? 50),
   pipelining: 1,
   growthSeconds: quick ? 1 : 3,
+  /** Unmeasured seconds at the fixed rate after a warm-up, before the measured run. */
+  settleSeconds: quick ? 0.5 : 1,
+  /** Slices per measured run of the CPU view, each between two bare slices. */
+  slices: Number(option('slices') ?? (quick ? 2 : 5)),
   memoryCount: quick ? 100_000 : 1_000_000
 }
 const only = option('only')?.split(',')
@@ -90,7 +100,7 @@ async function closeChild (child: ChildProcess): Promise<void> {
   clearTimeout(timer)
 }
 
-interface Measured extends LoadResult {
+interface Measured {
   cpuUsPerReq: number
   serverRssBytes: number
   /** The machine's 1-minute load average after the run. */
@@ -113,16 +123,19 @@ function machineBusyUs (): number | null {
 const MAX_FOREIGN_CORES = 0.15
 const MAX_ATTEMPTS = quick ? 1 : 2
 
-/** Warm up, then measure with the server's own CPU accounting around the measured run. */
-async function measure (server: Server, pools: { warmup: Pool, measure: (warmupRps: number) => Pool }, seconds: number): Promise<Measured & { warmupRps: number }> {
-  const warm = await runLoad({ port: server.port, pool: pools.warmup, seconds: settings.warmupSeconds, connections: settings.connections })
-  let best: (Measured & { warmupRps: number }) | undefined
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-    const pool = pools.measure(warm.rps)
+interface RunFigures { requests: number, seconds: number }
+
+/**
+ * One measured run with the server's own CPU accounting around it; measured again (the quieter
+ * kept) when other processes took more than MAX_FOREIGN_CORES during it.
+ */
+async function measureRun<T extends RunFigures> (server: Server, run: () => Promise<T>, attempts = MAX_ATTEMPTS): Promise<T & Measured> {
+  let best: (T & Measured) | undefined
+  for (let attempt = 1; attempt <= attempts; attempt++) {
     const before = await server.stats()
     const busyBefore = machineBusyUs()
     const selfBefore = process.cpuUsage()
-    const load = await runLoad({ port: server.port, pool, seconds, connections: settings.connections })
+    const load = await run()
     const self = process.cpuUsage(selfBefore)
     const busyAfter = machineBusyUs()
     const after = await server.stats()
@@ -137,15 +150,96 @@ async function measure (server: Server, pools: { warmup: Pool, measure: (warmupR
       serverRssBytes: after.memory.rss,
       loadAvg: round(loadavg()[0], 2),
       foreignCores: round(foreignCores, 2),
-      attempts: attempt,
-      warmupRps: warm.rps
+      attempts: attempt
     }
     if (best === undefined || result.foreignCores < best.foreignCores) best = result
-    if (foreignCores <= MAX_FOREIGN_CORES) break
+    if (foreignCores <= MAX_FOREIGN_CORES || attempt === attempts) break
     log(`  (other processes used ${foreignCores.toFixed(2)} cores during the run: measuring again)`)
     await new Promise((resolve) => setTimeout(resolve, 2000))
   }
   return best!
+}
+
+/** Closed loop: warm up, then measure throughput and latency (the second view). */
+async function measure (server: Server, pools: { warmup: Pool, measure: (warmupRps: number) => Pool }, seconds: number): Promise<LoadResult & Measured & { warmupRps: number }> {
+  const warm = await runLoad({ port: server.port, pool: pools.warmup, seconds: settings.warmupSeconds, connections: settings.connections })
+  const result = await measureRun(server, async () => await runLoad({ port: server.port, pool: pools.measure(warm.rps), seconds, connections: settings.connections }))
+  return { ...result, warmupRps: warm.rps }
+}
+
+/** A server with keep-alive connections of the open-loop generator (opened before any measured run). */
+interface Target { server: Server, client: OpenLoopClient }
+
+async function target (server: Server): Promise<Target> {
+  return { server, client: await openLoopClient(server.port) }
+}
+
+/** One slice at the fixed rate, measured once (the median over slices absorbs a burst of other load). */
+async function slice (at: Target, pool: Pool, rate: number, seconds: number): Promise<AtRate> {
+  return await measureRun(at.server, async () => await at.client.run({ pool, rate, seconds }), 1)
+}
+
+/** Slices of one server taken as one run: sums, CPU per request over all of them, medians of the rest. */
+function combine (slices: AtRate[]): AtRate {
+  const sum = (pick: (m: AtRate) => number): number => slices.reduce((total, m) => total + pick(m), 0)
+  const requests = sum((m) => m.requests)
+  const seconds = sum((m) => m.seconds)
+  return {
+    requests,
+    ok: sum((m) => m.ok),
+    non2xx: sum((m) => m.non2xx),
+    errors: sum((m) => m.errors),
+    seconds,
+    rps: requests / seconds,
+    rate: slices[0].rate,
+    late: sum((m) => m.late),
+    p50Ms: median(slices.map((m) => m.p50Ms)),
+    p99Ms: median(slices.map((m) => m.p99Ms)),
+    signedDuringRun: sum((m) => m.signedDuringRun),
+    cpuUsPerReq: sum((m) => m.cpuUsPerReq * m.requests) / Math.max(1, requests),
+    serverRssBytes: Math.max(...slices.map((m) => m.serverRssBytes)),
+    loadAvg: slices[slices.length - 1].loadAvg,
+    foreignCores: round(median(slices.map((m) => m.foreignCores)), 2),
+    attempts: slices.length
+  }
+}
+
+interface Alternated {
+  /** The scenario's slices, taken as one run. */
+  scenario: AtRate
+  /** Every bare slice, first to last (one more than the scenario's). */
+  bare: AtRate[]
+  bareCpuUsPerReq: number
+  /** Median over slices of (scenario slice − the mean of the bare slices either side). */
+  addedCpuUs: number
+}
+
+/**
+ * Bare and a scenario in alternation at the fixed rate: bare, scenario, bare, ..., bare, in
+ * `slices` slices of the scenario (each `seconds / slices` long), so that a drift of the machine
+ * over a few seconds hits both alike. `poolFor(k)` gives the scenario's requests of slice k.
+ */
+async function alternate (bare: Target, scenario: Target, poolFor: (k: number) => Pool, rate: number, seconds: number, slices: number): Promise<Alternated> {
+  const length = seconds / slices
+  const barePool = makePool('bare', bare.server.port, 1)
+  const bareSlices = [await slice(bare, barePool, rate, length)]
+  const scenarioSlices: AtRate[] = []
+  const added: number[] = []
+  for (let k = 0; k < slices; k++) {
+    const mine = await slice(scenario, poolFor(k), rate, length)
+    const after = await slice(bare, barePool, rate, length)
+    added.push(mine.cpuUsPerReq - (bareSlices[bareSlices.length - 1].cpuUsPerReq + after.cpuUsPerReq) / 2)
+    scenarioSlices.push(mine)
+    bareSlices.push(after)
+  }
+  const result = combine(scenarioSlices)
+  if (!sustained(result)) log(`  (the server did not keep up with ${rate} req/s: ${Math.round(result.rps)} answered per second, ${result.late} late)`)
+  return { scenario: result, bare: bareSlices, bareCpuUsPerReq: combine(bareSlices).cpuUsPerReq, addedCpuUs: median(added) }
+}
+
+/** Whether a fixed-rate run was served at the rate offered (then its CPU per request is comparable). */
+function sustained (result: OpenLoopResult): boolean {
+  return result.rps >= result.rate * 0.97 && result.late <= result.requests * 0.01 && result.errors === 0
 }
 
 /**
@@ -180,69 +274,169 @@ async function postgresReachable (): Promise<boolean> {
   })
 }
 
-async function endToEnd (scenarios: ScenarioName[]): Promise<Record<string, ScenarioResult>> {
-  const runs = new Map<ScenarioName, Measured[]>(scenarios.map((name) => [name, []]))
-  const ratios = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
-  const cpuRatios = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
-  /** Server CPU per request over `bare`'s in the same round (µs). */
-  const added = new Map<ScenarioName, number[]>(scenarios.map((name) => [name, []]))
-  const estimate = new Map<ScenarioName, number>()
+type ClosedLoop = LoadResult & Measured & { warmupRps: number }
+type AtRate = OpenLoopResult & Measured
+
+const rotate = <T>(list: T[], r: number): T[] => [...list.slice(r % list.length), ...list.slice(0, r % list.length)]
+
+/** Closed loop on a fresh server, sized from what earlier runs of the scenario served. */
+async function closedLoopRun (server: Server, name: ScenarioName, estimate: Map<ScenarioName, number>, seconds: number): Promise<ClosedLoop> {
+  const guess = estimate.get(name) ?? estimate.get('bare') ?? 70_000
+  const result = await measure(server, {
+    warmup: makePool(name, server.port, poolSize(guess, settings.warmupSeconds)),
+    measure: (warmupRps) => makePool(name, server.port, poolSize(expectedRps(name, warmupRps, estimate), seconds))
+  }, seconds)
+  estimate.set(name, Math.max(estimate.get(name) ?? 0, result.rps))
+  return result
+}
+
+function problemsOf (result: { non2xx: number, errors: number, signedDuringRun: number }): string {
+  return [result.non2xx > 0 ? `${result.non2xx} non-2xx` : '', result.errors > 0 ? `${result.errors} errors` : '',
+    result.signedDuringRun > 0 ? `${result.signedDuringRun} signed during the run` : ''].filter(Boolean).join(', ')
+}
+
+/**
+ * The second view, throughput and latency: closed loop (autocannon), the scenarios in rounds of
+ * rotating order, each on a fresh server. Returns each scenario's runs, by round.
+ */
+async function closedLoopView (scenarios: ScenarioName[], estimate: Map<ScenarioName, number>): Promise<Map<ScenarioName, ClosedLoop[]>> {
+  const runs = new Map<ScenarioName, ClosedLoop[]>(scenarios.map((name) => [name, []]))
   for (let r = 0; r < settings.rounds; r++) {
-    const order = [...scenarios.slice(r % scenarios.length), ...scenarios.slice(0, r % scenarios.length)]
-    const thisRound = new Map<ScenarioName, Measured>()
-    for (const name of order) {
+    for (const name of rotate(scenarios, r)) {
       const server = await startServer({ scenario: name })
       try {
-        const guess = estimate.get(name) ?? estimate.get('bare') ?? 70_000
-        const result = await measure(server, {
-          warmup: makePool(name, server.port, poolSize(guess, settings.warmupSeconds)),
-          measure: (warmupRps) => makePool(name, server.port, poolSize(expectedRps(name, warmupRps, estimate), settings.seconds))
-        }, settings.seconds)
-        estimate.set(name, result.rps)
-        thisRound.set(name, result)
+        const result = await closedLoopRun(server, name, estimate, settings.seconds)
         runs.get(name)!.push(result)
-        const problems = [result.non2xx > 0 ? `${result.non2xx} non-2xx` : '', result.errors > 0 ? `${result.errors} errors` : '',
-          result.signedDuringRun > 0 ? `${result.signedDuringRun} signed during the run` : ''].filter(Boolean).join(', ')
-        log(`round ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${Math.round(result.rps).toString().padStart(6)} req/s  ` +
+        const problems = problemsOf(result)
+        log(`closed loop ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${Math.round(result.rps).toString().padStart(6)} req/s  ` +
           `p50 ${result.p50Ms} ms  p99 ${result.p99Ms} ms  ${result.cpuUsPerReq.toFixed(1)} CPU µs/req  foreign ${result.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
       } finally {
         await server.close()
       }
     }
-    const bare = thisRound.get('bare')
-    if (bare !== undefined) {
-      for (const [name, result] of thisRound) {
-        ratios.get(name)!.push(result.rps / bare.rps)
-        cpuRatios.get(name)!.push(bare.cpuUsPerReq / result.cpuUsPerReq)
-        added.get(name)!.push(result.cpuUsPerReq - bare.cpuUsPerReq)
-      }
+  }
+  return runs
+}
+
+/** Share of the slowest scenario's closed-loop throughput offered to every scenario in the CPU view. */
+const RATE_SHARE = 0.5
+
+/** The one rate of the CPU view: `--rate=N`, else half the slowest scenario's closed-loop rate (rounded down to 100). */
+function chooseRate (closed: Map<ScenarioName, ClosedLoop[]>): { rate: number, rule: string } {
+  const given = option('rate')
+  if (given !== undefined) return { rate: Number(given), rule: 'given (--rate)' }
+  const slowest = [...closed.entries()]
+    .map(([name, list]) => ({ name, rps: median(list.map((m) => m.rps)) }))
+    .reduce((a, b) => (a.rps <= b.rps ? a : b))
+  const rate = Math.max(200, Math.floor(slowest.rps * RATE_SHARE / 100) * 100)
+  return { rate, rule: `${RATE_SHARE * 100} % of the slowest scenario's closed-loop throughput (${slowest.name}, ${Math.round(slowest.rps)} req/s), rounded down to 100` }
+}
+
+/**
+ * A server made ready for the fixed-rate view: a closed-loop warm-up (the JIT at work),
+ * then a short settle at the rate (so no warm-up garbage is collected in the measured window).
+ */
+async function warmAtRate (at: Target, name: ScenarioName, rate: number, estimate: Map<ScenarioName, number>, pool?: Pool): Promise<void> {
+  const { server, client } = at
+  const guess = estimate.get(name) ?? estimate.get('bare') ?? 70_000
+  await runLoad({ port: server.port, pool: pool ?? makePool(name, server.port, poolSize(guess, settings.warmupSeconds)), seconds: settings.warmupSeconds, connections: settings.connections })
+  await client.run({ pool: pool ?? makePool(name, server.port, Math.ceil(rate * settings.settleSeconds) + 100), rate, seconds: settings.settleSeconds })
+}
+
+interface RateRound { scenario: AtRate, bareCpuUsPerReq: number, addedCpuUs: number }
+
+/**
+ * A scenario's server and a fresh `bare` server, started and warmed up alike (a process's first
+ * seconds cost more: the JIT compiler and the collector of start-up garbage run on its CPU time),
+ * then measured in alternation (see alternate). Both are closed afterwards.
+ */
+async function pairedWithBare (rate: number, start: () => Promise<Server>, warm: (at: Target) => Promise<void>, estimate: Map<ScenarioName, number>,
+  measureBoth: (bare: Target, at: Target) => Promise<Alternated>): Promise<Alternated> {
+  const bare = await target(await startServer({ scenario: 'bare' }))
+  try {
+    const at = await target(await start())
+    try {
+      await warmAtRate(bare, 'bare', rate, estimate)
+      await warm(at)
+      return await measureBoth(bare, at)
+    } finally {
+      at.client.close()
+      await at.server.close()
+    }
+  } finally {
+    bare.client.close()
+    await bare.server.close()
+  }
+}
+
+/**
+ * The headline view, server CPU per request: every scenario at the SAME offered rate (open loop),
+ * in rounds of rotating order, each in alternation with a bare server of its own (pairedWithBare).
+ */
+async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate: Map<ScenarioName, number>): Promise<{ rounds: Map<ScenarioName, RateRound[]>, bare: AtRate[][] }> {
+  const others = scenarios.filter((name) => name !== 'bare')
+  const rounds = new Map<ScenarioName, RateRound[]>(others.map((name) => [name, []]))
+  const bareRuns: AtRate[][] = []
+  const perSlice = Math.ceil(rate * settings.seconds / settings.slices) + 200
+  for (let r = 0; r < settings.rounds; r++) {
+    const bareThisRound: AtRate[] = []
+    bareRuns.push(bareThisRound)
+    for (const name of rotate(others, r)) {
+      const result = await pairedWithBare(rate, async () => await startServer({ scenario: name }), async (at) => { await warmAtRate(at, name, rate, estimate) }, estimate,
+        async (bare, at) => await alternate(bare, at, () => makePool(name, at.server.port, perSlice), rate, settings.seconds, settings.slices))
+      bareThisRound.push(...result.bare)
+      rounds.get(name)!.push({ scenario: result.scenario, bareCpuUsPerReq: result.bareCpuUsPerReq, addedCpuUs: result.addedCpuUs })
+      const problems = problemsOf(result.scenario)
+      log(`at ${rate} req/s ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${result.scenario.cpuUsPerReq.toFixed(1).padStart(6)} CPU µs/req  ` +
+        `bare in alternation ${result.bareCpuUsPerReq.toFixed(1)}  added ${result.addedCpuUs.toFixed(2)}  ` +
+        `foreign ${result.scenario.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
     }
   }
+  return { rounds, bare: bareRuns }
+}
+
+async function endToEnd (scenarios: ScenarioName[]): Promise<{ results: Record<string, ScenarioResult>, rate: number, rateRule: string }> {
+  const estimate = new Map<ScenarioName, number>()
+  const closed = await closedLoopView(scenarios, estimate)
+  const { rate, rule } = chooseRate(closed)
+  log(`CPU view: every scenario at ${rate} req/s, open loop (${rule}), in alternation with a bare server of its own`)
+  const atRate = await fixedRateView(scenarios, rate, estimate)
+  const bareClosed = closed.get('bare') ?? []
   const out: Record<string, ScenarioResult> = {}
   for (const name of scenarios) {
-    const list = runs.get(name)!
+    const list = closed.get(name)!
+    const rateRounds: RateRound[] = name === 'bare'
+      ? atRate.bare.map((runs) => ({ scenario: runs[0], bareCpuUsPerReq: median(runs.map((m) => m.cpuUsPerReq)), addedCpuUs: 0 }))
+      : atRate.rounds.get(name)!
+    const cpu = name === 'bare' ? atRate.bare.flat().map((m) => m.cpuUsPerReq) : rateRounds.map((x) => x.scenario.cpuUsPerReq)
     out[name] = {
       rps: Math.round(median(list.map((m) => m.rps))),
       p50Ms: median(list.map((m) => m.p50Ms)),
       p99Ms: median(list.map((m) => m.p99Ms)),
-      cpuUsPerReq: round(median(list.map((m) => m.cpuUsPerReq)), 1),
-      ratioToBare: ratios.get(name)!.length === 0 ? NaN : round(median(ratios.get(name)!), 3),
-      cpuRatioToBare: cpuRatios.get(name)!.length === 0 ? NaN : round(median(cpuRatios.get(name)!), 3),
-      addedCpuUs: added.get(name)!.length === 0 ? NaN : round(median(added.get(name)!), 2),
-      non2xx: list.reduce((sum, m) => sum + m.non2xx + m.errors, 0),
-      signedDuringRun: list.reduce((sum, m) => sum + m.signedDuringRun, 0),
+      ratioToBare: bareClosed.length === 0 ? NaN : round(median(list.map((m, i) => m.rps / bareClosed[i].rps)), 3),
+      closedLoopCpuUsPerReq: round(median(list.map((m) => m.cpuUsPerReq)), 1),
+      cpuUsPerReq: round(median(cpu), 1),
+      addedCpuUs: round(median(rateRounds.map((x) => x.addedCpuUs)), 2),
+      rate,
+      sustained: (name === 'bare' ? atRate.bare.flat() : rateRounds.map((x) => x.scenario)).every(sustained),
+      non2xx: [...list, ...rateRounds.map((x) => x.scenario)].reduce((sum, m) => sum + m.non2xx + m.errors, 0),
+      signedDuringRun: [...list, ...rateRounds.map((x) => x.scenario)].reduce((sum, m) => sum + m.signedDuringRun, 0),
       rounds: list.map((m, i) => ({
         rps: Math.round(m.rps),
         p50Ms: m.p50Ms,
         p99Ms: m.p99Ms,
-        cpuUsPerReq: round(m.cpuUsPerReq, 2),
-        addedCpuUs: added.get(name)![i] === undefined ? null : round(added.get(name)![i], 2),
-        foreignCores: m.foreignCores,
-        attempts: m.attempts
+        closedLoopCpuUsPerReq: round(m.cpuUsPerReq, 2),
+        cpuUsPerReq: rateRounds[i] === undefined ? NaN : round(rateRounds[i].scenario.cpuUsPerReq, 2),
+        bareCpuUsPerReq: rateRounds[i] === undefined ? null : round(rateRounds[i].bareCpuUsPerReq, 2),
+        addedCpuUs: rateRounds[i] === undefined ? null : round(rateRounds[i].addedCpuUs, 2),
+        rateRps: rateRounds[i] === undefined ? null : Math.round(rateRounds[i].scenario.rps),
+        late: rateRounds[i]?.scenario.late ?? null,
+        foreignCores: Math.max(m.foreignCores, rateRounds[i]?.scenario.foreignCores ?? 0),
+        attempts: m.attempts + (rateRounds[i]?.scenario.attempts ?? 0)
       }))
     }
   }
-  return out
+  return { results: out, rate, rateRule: rule }
 }
 
 // Growth.
@@ -258,33 +452,40 @@ function growthConfigs (withPostgres: boolean): Array<GrowthConfig & { spread: b
   ]
 }
 
-async function growth (bareCpuUs: number, withPostgres: boolean): Promise<GrowthRow[]> {
+/**
+ * Each growth configuration on a fresh server: throughput closed loop, then CPU per request at
+ * the run's fixed rate, with a `bare` server kept up for the whole series and measured at the
+ * same rate before the first configuration and after each one (added = the run − the mean of
+ * the bare runs around it).
+ */
+async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]> {
   const results: GrowthRow[] = []
   for (const config of growthConfigs(withPostgres)) {
     const store = config.store ?? 'memory'
-    const server = await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes, store } })
-    try {
-      const pool = growthPool(config, config.spread)
-      const m = await measure(server, { warmup: pool, measure: () => pool }, settings.growthSeconds)
-      const result: GrowthRow = {
-        store: store === 'postgres' ? 'PostgresStore' : 'MemoryStore',
-        apps: config.apps,
-        scopes: config.scopes,
-        callers: config.spread ? 'spread' : 'one',
-        distinctCallers: pool.entries.length,
-        rps: Math.round(m.rps),
-        cpuUsPerReq: round(m.cpuUsPerReq, 1),
-        addedCpuUs: round(m.cpuUsPerReq - bareCpuUs, 1),
-        serverRssMb: Math.round(m.serverRssBytes / 1048576)
-      }
-      results.push(result)
-      const problems = m.non2xx + m.errors
-      log(`growth  ${result.store.padEnd(13)} ${String(config.apps).padStart(6)} apps  ${String(config.scopes).padStart(2)} scopes  callers ${result.callers.padEnd(6)} ` +
-        `${String(result.rps).padStart(6)} req/s  ${result.cpuUsPerReq} CPU µs/req  rss ${result.serverRssMb} MB${problems > 0 ? `  (${problems} non-2xx)` : ''}`)
-      if (problems > 0) throw new Error(`growth run ${JSON.stringify(config)}: ${problems} requests failed`)
-    } finally {
-      await server.close()
+    const pool = growthPool(config, config.spread)
+    let closed: ClosedLoop | undefined
+    const alternated = await pairedWithBare(rate,
+      async () => await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes, store } }),
+      async (at) => { closed = await measure(at.server, { warmup: pool, measure: () => pool }, settings.growthSeconds) },
+      new Map(),
+      async (bare, at) => await alternate(bare, at, () => pool, rate, settings.growthSeconds, settings.slices))
+    const m = alternated.scenario
+    const result: GrowthRow = {
+      store: store === 'postgres' ? 'PostgresStore' : 'MemoryStore',
+      apps: config.apps,
+      scopes: config.scopes,
+      callers: config.spread ? 'spread' : 'one',
+      distinctCallers: pool.entries.length,
+      rps: Math.round(closed!.rps),
+      cpuUsPerReq: round(m.cpuUsPerReq, 1),
+      addedCpuUs: round(alternated.addedCpuUs, 1),
+      serverRssMb: Math.round(Math.max(closed!.serverRssBytes, m.serverRssBytes) / 1048576)
     }
+    results.push(result)
+    const problems = closed!.non2xx + closed!.errors + m.non2xx + m.errors
+    log(`growth  ${result.store.padEnd(13)} ${String(config.apps).padStart(6)} apps  ${String(config.scopes).padStart(2)} scopes  callers ${result.callers.padEnd(6)} ` +
+      `${String(result.rps).padStart(6)} req/s  at ${rate} req/s: ${result.cpuUsPerReq} CPU µs/req, added ${result.addedCpuUs}  rss ${result.serverRssMb} MB${problems > 0 ? `  (${problems} non-2xx)` : ''}`)
+    if (problems > 0) throw new Error(`growth run ${JSON.stringify(config)}: ${problems} requests failed`)
   }
   return results
 }
@@ -312,7 +513,7 @@ function machine (): Record<string, unknown> {
 }
 
 function table (scenarios: Record<string, ScenarioResult | { skipped: string }>): string {
-  const lines = ['| scenario | server CPU µs/req | added over bare | req/s | p50 ms | p99 ms |', '|---|---:|---:|---:|---:|---:|']
+  const lines = ['| scenario | server CPU µs/req (fixed rate) | added over bare | req/s (closed loop) | p50 ms | p99 ms |', '|---|---:|---:|---:|---:|---:|']
   for (const [name, s] of Object.entries(scenarios)) {
     if ('skipped' in s) lines.push(`| ${name} | skipped: ${s.skipped} | | | | |`)
     else lines.push(`| ${name} | ${s.cpuUsPerReq} | ${name === 'bare' ? '-' : s.addedCpuUs.toFixed(2)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} |`)
@@ -353,11 +554,10 @@ async function main (): Promise<void> {
   if (!wanted.includes('bare') && wanted.length > 0) wanted.unshift('bare')
   log(`${settings.mode} run: ${settings.rounds} round(s) x ${settings.seconds} s per scenario (+${settings.warmupSeconds} s warm-up), ` +
     `${settings.connections} connections, pipelining ${settings.pipelining}`)
-  Object.assign(scenarios, await endToEnd(wanted))
+  const { results: measuredScenarios, rate, rateRule } = await endToEnd(wanted)
+  Object.assign(scenarios, measuredScenarios)
   const ordered = Object.fromEntries(SCENARIOS.filter((name) => name in scenarios).map((name) => [name, scenarios[name]]))
-  const bare = ordered.bare
-  const bareCpu = bare !== undefined && !('skipped' in bare) ? bare.cpuUsPerReq : NaN
-  const growthResults = flag('no-growth') ? undefined : await growth(bareCpu, postgresSkipped === null)
+  const growthResults = flag('no-growth') ? undefined : await growth(rate, postgresSkipped === null)
   if (!flag('no-micro')) log('micro-benchmarks ...')
   const micro = flag('no-micro') ? undefined : await childResult<MicroResults>('micro.ts', quick ? ['--quick'] : [])
   if (!flag('no-memory')) log(`memory: ${settings.memoryCount} distinct tokens, then nonces ...`)
@@ -370,7 +570,13 @@ async function main (): Promise<void> {
     machine: machine(),
     node: process.version,
     date: new Date().toISOString(),
-    settings: { ...settings, loadGenerator: 'autocannon (programmatic, same process as the runner)', durationSeconds: Math.round((Date.now() - started) / 1000) },
+    settings: {
+      ...settings,
+      rate,
+      rateRule,
+      loadGenerator: 'CPU view: bench/open-loop.ts (open loop, fixed rate); throughput view: autocannon (closed loop); both in the runner\'s process',
+      durationSeconds: Math.round((Date.now() - started) / 1000)
+    },
     scenarios: ordered,
     micro,
     growth: growthResults,

@@ -1,7 +1,8 @@
 /**
  * The benchmark's targets, judged within one run from a results object (bench/results.json).
- * The figure is the server CPU a scenario adds per request over `bare` in the same round; a
- * ratio to a peer is the median over rounds of the per-round ratios.
+ * The figure is the server CPU a scenario adds per request over `bare`, both offered the same
+ * fixed rate in alternation within a round (bench/run.ts); a ratio to a peer is the median over
+ * rounds of the per-round ratios.
  * Alone: `node --import tsx bench/targets.ts [bench/results.json]` prints the verdicts.
  */
 import { readFileSync } from 'node:fs'
@@ -21,7 +22,7 @@ export interface ScenarioResult {
   p99Ms: number
   cpuUsPerReq: number
   ratioToBare: number
-  /** Median over rounds of (this scenario's server CPU per request − bare's), µs. */
+  /** Median over rounds of (this scenario's server CPU per request − bare's next to it, at the fixed rate), µs. */
   addedCpuUs: number
   rounds: RoundResult[]
   [extra: string]: unknown

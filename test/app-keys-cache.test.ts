@@ -46,17 +46,47 @@ describe('AppKeysCache', () => {
 describe('StoreCache reloads an app without parsing its keys again', () => {
   test('after an invalidation the reloaded app holds the same key objects', async () => {
     const store = new MemoryStore({ apps: [record('peer')] })
+    let loads = 0
+    const getApp = store.getApp.bind(store)
+    store.getApp = async (slug) => { loads++; return await getApp(slug) }
     const cache = new StoreCache(store, { max: 10, ttl: 60_000, negativeTtl: 1000, timeout: 1000 })
     const first = await cache.getApp('peer')
     cache.invalidate('peer')
     const again = await cache.getApp('peer')
-    assert.notEqual(again, first) // a new load ...
-    assert.equal(again?.keys?.verify[0].key, first?.keys?.verify[0].key) // ... with the same key objects
+    assert.equal(loads, 2) // a new load ...
+    // ... of the same (frozen) record object: resolved once per version, the same key objects.
+    assert.equal(again, first)
+    assert.equal(again?.keys?.verify[0].key, first?.keys?.verify[0].key)
     // A key changed in the store is parsed anew.
     store.updateApp('peer', { privateKey: hmacKey() })
     cache.invalidate('peer')
     const rotated = await cache.getApp('peer')
+    assert.notEqual(rotated, first)
     assert.notEqual(rotated?.keys?.verify[0].key, first?.keys?.verify[0].key)
+  })
+
+  test('a changed setting is a new version: the app is resolved anew, its key objects reused', async () => {
+    const store = new MemoryStore({ apps: [{ ...record('peer'), requiredScopes: ['read:thing'] }] })
+    const cache = new StoreCache(store, { max: 10, ttl: 60_000, negativeTtl: 1000, timeout: 1000 })
+    const first = await cache.getApp('peer')
+    store.updateApp('peer', { requiredScopes: ['read:thing', 'write:thing'] })
+    cache.invalidate('peer')
+    const changed = await cache.getApp('peer')
+    assert.notEqual(changed, first)
+    assert.deepEqual([...changed!.requiredScopes], ['read:thing', 'write:thing'])
+    assert.equal(changed?.keys?.verify[0].key, first?.keys?.verify[0].key)
+  })
+
+  test('a record that is not deep-frozen is resolved on every load', async () => {
+    // A store that hands out a fresh, mutable object per answer (as a database does).
+    const base = record('peer')
+    const store = { getApp: async (slug: string) => (slug === 'peer' ? { ...base, requiredScopes: ['read:thing'] } : null) } as unknown as MemoryStore
+    const cache = new StoreCache(store, { max: 10, ttl: 60_000, negativeTtl: 1000, timeout: 1000 })
+    const first = await cache.getApp('peer')
+    cache.invalidate('peer')
+    const again = await cache.getApp('peer')
+    assert.notEqual(again, first)
+    assert.equal(again?.keys?.verify[0].key, first?.keys?.verify[0].key)
   })
 
   test('clear() forgets the parsed keys too', async () => {

@@ -8,6 +8,7 @@
  */
 import diagnosticsChannel from 'node:diagnostics_channel'
 import { StoreUnavailableError } from '../errors.js'
+import { deadlinesFor } from './deadlines.js'
 import { classifyStoreFailure, FAILURE_HINT } from './store-failure.js'
 
 export const STORE_CHANNEL = 'fastify-linked-services:store'
@@ -27,21 +28,35 @@ export async function callStore<T> (call: () => Promise<T> | T, timeoutMs: numbe
   return await storeChannel.tracePromise(underDeadline<T>, { operation }, undefined, call, timeoutMs, makeError)
 }
 
-async function underDeadline<T> (call: () => Promise<T> | T, timeoutMs: number, makeError: () => Error): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timedOut = Symbol('timed out')
-  const deadline = new Promise<never>((_resolve, reject) => {
-    timer = setTimeout(() => reject(timedOut), timeoutMs)
+/** Thrown to the caller's handler when the deadline passed first. */
+const TIMED_OUT = Symbol('timed out')
+
+/**
+ * The call's answer, or its failure; a call that outlives `timeoutMs` fails with TIMED_OUT (its
+ * late answer is ignored). The store is called on the next microtask, as before this call
+ * returned (the single-flight bookkeeping of the caller is in place by then); a synchronous throw
+ * counts as a failure.
+ */
+function raceDeadline<T> (call: () => Promise<T> | T, timeoutMs: number): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const deadlines = deadlinesFor(timeoutMs)
+    const deadline = deadlines.add(() => reject(TIMED_OUT))
+    const settle = (): boolean => {
+      if (deadline.settled) return false
+      deadlines.settle(deadline)
+      return true
+    }
+    Promise.resolve().then(call).then((value) => { if (settle()) resolve(value) }, (error: unknown) => { if (settle()) reject(error) })
   })
+}
+
+async function underDeadline<T> (call: () => Promise<T> | T, timeoutMs: number, makeError: () => Error): Promise<T> {
   try {
-    // Promise.resolve().then(call) turns a synchronous throw into a rejection too.
-    return await Promise.race([Promise.resolve().then(call), deadline])
+    return await raceDeadline(call, timeoutMs)
   } catch (error) {
     // No `cause`: a store's message may hold secrets (a connection string), and loggers print
     // causes. The failure's class goes to the log line only (the response schema drops it).
-    const storeFailure = error === timedOut ? 'timeout' : classifyStoreFailure(error)
+    const storeFailure = error === TIMED_OUT ? 'timeout' : classifyStoreFailure(error)
     throw Object.assign(makeError(), { storeFailure, hint: FAILURE_HINT[storeFailure] })
-  } finally {
-    clearTimeout(timer)
   }
 }

@@ -18,6 +18,7 @@ import { AppKeysCache } from './app-keys-cache.js'
 import { LruCache } from './lru.js'
 import { resolveApp, type ResolvedApp } from './resolved-app.js'
 import { callStore, type StoreOperation } from './call-store.js'
+import { ResolvedRecords } from './resolved-records.js'
 
 /**
  * Estimated bytes of a cache entry's bookkeeping (Map slot, entry object, string header), on top
@@ -73,6 +74,8 @@ export class StoreCache {
   readonly #inFlight = new Map<string, Flight>()
   /** Key objects by key text: an app loaded again (after an eviction or expiry) is not parsed again. */
   readonly #appKeys: AppKeysCache
+  /** Resolved apps by record object: a store's unchanged (deep-frozen) record is resolved once. */
+  readonly #resolvedRecords: ResolvedRecords
   #unsubscribe: (() => void) | null = null
 
   /** App lookups of the scope hook answered from the cache or not (for the metrics plugin's hit ratio). */
@@ -83,6 +86,7 @@ export class StoreCache {
     this.#options = options
     this.#apps = new LruCache(options.max)
     this.#appKeys = new AppKeysCache(options.max * 2)
+    this.#resolvedRecords = new ResolvedRecords(options.max * 2)
     this.#unknownApps = new LruCache(options.max, {
       maxBytes: NEGATIVE_CACHE_MAX_BYTES,
       sizeOf: (slug) => slug.length + ENTRY_OVERHEAD_BYTES
@@ -124,8 +128,14 @@ export class StoreCache {
     return await this.#singleFlight(`app\0${slug}`, slug, async () => {
       const record = await callStore(() => this.store.getApp(slug), this.#options.timeout)
       const valid = record !== null && typeof record === 'object' && record.slug === slug
-      const app = valid ? resolveApp(record, (loaded) => this.#appKeys.resolve(loaded)) : null
-      if (app !== null && app.keyProblem !== null) this.#options.onKeyProblem?.(slug, app.keyProblem)
+      if (!valid) return null
+      let resolvedNow = false
+      const app = this.#resolvedRecords.resolve(record, (loaded) => {
+        resolvedNow = true
+        return resolveApp(loaded, (keysOf) => this.#appKeys.resolve(keysOf))
+      })
+      // Said once per record version, as when the record is resolved.
+      if (resolvedNow && app.keyProblem !== null) this.#options.onKeyProblem?.(slug, app.keyProblem)
       return app
     }, (app) => {
       if (app === null) this.#unknownApps.set(slug, true, Date.now() + this.#options.negativeTtl)
@@ -183,6 +193,7 @@ export class StoreCache {
   clear (): void {
     this.#dropFlights(() => true)
     this.#appKeys.clear()
+    this.#resolvedRecords.clear()
     this.#apps.clear()
     this.#unknownApps.clear()
     this.#users.clear()

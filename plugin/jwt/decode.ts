@@ -31,10 +31,25 @@ export interface JwsParts {
   signaturePart: string
 }
 
+/**
+ * Decoding room reused by every call (JavaScript runs one call at a time): a segment is decoded
+ * into it and read back as text, with no buffer allocated per token. Grown when a longer
+ * segment comes (tokens are bounded by jwt.maxTokenLength).
+ */
+let scratch = Buffer.allocUnsafe(2048)
+
+/** The UTF-8 text a canonical base64url segment spells. */
+function decodeSegment (segment: string): string {
+  const needed = Math.ceil(segment.length * 3 / 4)
+  if (needed > scratch.length) scratch = Buffer.allocUnsafe(needed)
+  const length = scratch.write(segment, 'base64url')
+  return scratch.toString('utf8', 0, length)
+}
+
 export function parseJsonObject (segment: string, what: string): Record<string, unknown> {
   let value: unknown
   try {
-    value = JSON.parse(Buffer.from(segment, 'base64url').toString('utf8'))
+    value = JSON.parse(decodeSegment(segment))
   } catch {
     throw new WrongAppTokenError(`: the token ${what} is not JSON`)
   }

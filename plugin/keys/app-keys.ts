@@ -89,12 +89,19 @@ export function resolveAppKeys (app: AppRecord): AppKeys {
  */
 export const MAX_KEYS_TRIED = 4
 
+const NO_KEYS: readonly VerifyKey[] = Object.freeze([])
+
 /**
  * The keys that may verify now, for the given algorithm: a key id that names a key selects
  * it alone; an unknown or absent key id tries the unexpired keys, current first, at most
  * MAX_KEYS_TRIED of them.
  */
-export function candidateKeys (keys: AppKeys, algorithm: Algorithm, kid: string | null, now: number): VerifyKey[] {
+export function candidateKeys (keys: AppKeys, algorithm: Algorithm, kid: string | null, now: number): readonly VerifyKey[] {
+  // One key (the usual case): it alone may verify, whatever the key id says (see below).
+  if (keys.verify.length === 1) {
+    const only = keys.verify[0]
+    return only.algorithm === algorithm && only.expiresAt > now ? keys.verify : NO_KEYS
+  }
   const usable = keys.verify.filter((key) => key.algorithm === algorithm && key.expiresAt > now)
   if (kid !== null) {
     const named = usable.filter((key) => key.kid === kid)

@@ -22,6 +22,8 @@ import { finishScopeEvent, knownClaimedApp, newScopeEvent, type ScopeEvent, scop
 export const kScopeHook = Symbol('fastify-linked-services.scope-hook')
 
 const LINK_PREFIX = 'Link '
+/** What the hook returns for a call granted without waiting for anything. */
+const GRANTED: Promise<void> = Promise.resolve()
 const SIGNATURE_PREFIX = 'Signature '
 
 function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | undefined): Authenticated | Promise<Authenticated> {
@@ -32,7 +34,7 @@ function authenticate (request: FastifyRequest, ctx: AuthContext, mode: Mode | u
     throw new NoAuthorizationHeaderError()
   }
   if (authorization.startsWith(LINK_PREFIX) && mode !== 'signature') {
-    return authenticateJwt(authorization.slice(LINK_PREFIX.length), ctx, mode)
+    return authenticateJwt(authorization, ctx, mode)
   }
   if (authorization.startsWith(SIGNATURE_PREFIX) && mode !== 'jwt' && config.signature.legacy) {
     return authenticateLegacy(request, authorization.slice(SIGNATURE_PREFIX.length), ctx, mode)
@@ -54,48 +56,80 @@ export function createScopeHook (ctx: AuthContext, refusals: RefusalLog, scopesA
   const jwtChallenge = `Link realm="${ctx.config.appName}"`
   const challenge = mode === 'signature' ? 'Signature' : jwtChallenge
 
-  /** The decision; `event` is null unless someone listens on the scope channel. */
-  async function decide (request: FastifyRequest, reply: FastifyReply, event: ScopeEvent | null): Promise<void> {
+  /**
+   * Authenticates and authorizes; returns undefined when that is done (the warm path: no
+   * promise at all), else a promise of it. `event` is null unless someone listens on the scope
+   * channel. Throws (or rejects) with the refusal as it is; `refuse` answers it.
+   */
+  function grant (request: FastifyRequest, reply: FastifyReply, event: ScopeEvent | null): undefined | Promise<void> {
+    const authenticated = authenticate(request, ctx, mode)
+    if (authenticated instanceof Promise) return authenticated.then((done) => grantAuthenticated(request, reply, event, done))
+    return grantAuthenticated(request, reply, event, authenticated)
+  }
+
+  function grantAuthenticated (request: FastifyRequest, reply: FastifyReply, event: ScopeEvent | null, { app, token }: Authenticated): undefined | Promise<void> {
+    if (event !== null) {
+      event.app = app.slug
+      event.user = token.sub
+    }
+    const pending = authorize(ctx, app, token, scopes)
+    if (pending !== undefined) return pending.then(() => { granted(request, reply, event, app, token) })
+    granted(request, reply, event, app, token)
+    return undefined
+  }
+
+  function granted (request: FastifyRequest, reply: FastifyReply, event: ScopeEvent | null, app: Authenticated['app'], token: Authenticated['token']): void {
+    request.app = app.publicApp
+    request.token = token
+    bindCaller(request, reply, app.slug, token.sub)
+    if (event !== null) finishScopeEvent(event, 'granted', 200)
+  }
+
+  /** Logs and answers a refusal (status, WWW-Authenticate); returns the error to throw. */
+  function refuse (request: FastifyRequest, reply: FastifyReply, event: ScopeEvent | null, error: unknown): LinkedServicesError {
+    const failure = isLinkedServicesError(error) ? error : unexpected(request, error)
+    const app = event?.app ?? knownClaimedApp(request, ctx)
+    refusals.report(request, app, failure.code, failure.statusCode)
+    if (event !== null) {
+      event.app = app
+      finishScopeEvent(event, failure.code, failure.statusCode, (failure as { scopes?: readonly string[] }).scopes)
+    }
+    if (failure.statusCode === 401) {
+      reply.header('www-authenticate', token401Scheme(request) === 'signature' ? 'Signature' : challenge)
+    } else if (failure instanceof ForbiddenScopeError) {
+      // RFC 6750 3.1: name the scopes the call lacks.
+      const scheme = token401Scheme(request) === 'signature' ? 'Signature' : jwtChallenge
+      const missing = (failure as unknown as { scopes: string[] }).scopes.join(' ')
+      reply.header('www-authenticate', `${scheme}${scheme === 'Signature' ? ' ' : ', '}error="insufficient_scope", scope="${missing}"`)
+    }
+    return failure
+  }
+
+  /** The traced decision (someone listens on the scope channel). */
+  async function decide (request: FastifyRequest, reply: FastifyReply, event: ScopeEvent): Promise<void> {
     try {
-      // Await only what is pending: the warm JWT path runs without a promise until here.
-      let authenticated = authenticate(request, ctx, mode)
-      if (authenticated instanceof Promise) authenticated = await authenticated
-      const { app, token } = authenticated
-      if (event !== null) {
-        event.app = app.slug
-        event.user = token.sub
-      }
-      const pending = authorize(ctx, app, token, scopes)
+      const pending = grant(request, reply, event)
       if (pending !== undefined) await pending
-      request.app = app.publicApp
-      request.token = token
-      bindCaller(request, reply, app.slug, token.sub)
-      if (event !== null) finishScopeEvent(event, 'granted', 200)
     } catch (error) {
-      const failure = isLinkedServicesError(error) ? error : unexpected(request, error)
-      const app = event?.app ?? knownClaimedApp(request, ctx)
-      refusals.report(request, app, failure.code, failure.statusCode)
-      if (event !== null) {
-        event.app = app
-        finishScopeEvent(event, failure.code, failure.statusCode, (failure as { scopes?: readonly string[] }).scopes)
-      }
-      if (failure.statusCode === 401) {
-        reply.header('www-authenticate', token401Scheme(request) === 'signature' ? 'Signature' : challenge)
-      } else if (failure instanceof ForbiddenScopeError) {
-        // RFC 6750 3.1: name the scopes the call lacks.
-        const scheme = token401Scheme(request) === 'signature' ? 'Signature' : jwtChallenge
-        const missing = (failure as unknown as { scopes: string[] }).scopes.join(' ')
-        reply.header('www-authenticate', `${scheme}${scheme === 'Signature' ? ' ' : ', '}error="insufficient_scope", scope="${missing}"`)
-      }
-      throw failure
+      throw refuse(request, reply, event, error)
     }
   }
 
   function linkedServicesScope (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     // One check per call: with no subscriber, no event is built and nothing is published.
-    if (!scopeChannel.hasSubscribers) return decide(request, reply, null)
-    const event = newScopeEvent(ctx, request, scopes, mode)
-    return scopeChannel.tracePromise(decide, event, undefined, request, reply, event)
+    if (scopeChannel.hasSubscribers) {
+      const event = newScopeEvent(ctx, request, scopes, mode)
+      return scopeChannel.tracePromise(decide, event, undefined, request, reply, event)
+    }
+    let pending: undefined | Promise<void>
+    try {
+      pending = grant(request, reply, null)
+    } catch (error) {
+      return Promise.reject(refuse(request, reply, null, error))
+    }
+    // Granted synchronously: one settled promise serves every such call (Fastify awaits it).
+    if (pending === undefined) return GRANTED
+    return pending.catch((error: unknown) => { throw refuse(request, reply, null, error) })
   }
   Object.defineProperty(linkedServicesScope, kScopeHook, { value: true })
   return linkedServicesScope
