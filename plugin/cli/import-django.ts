@@ -116,6 +116,6 @@ function oneTransaction (client: PoolClient): Pool {
   const statement: Record<string, string> = { BEGIN: 'SAVEPOINT store_write', COMMIT: 'RELEASE SAVEPOINT store_write', ROLLBACK: 'ROLLBACK TO SAVEPOINT store_write' }
   const query = async (text: unknown, ...rest: unknown[]): Promise<unknown> =>
     await (client.query as (...args: unknown[]) => Promise<unknown>)(typeof text === 'string' && Object.hasOwn(statement, text) ? statement[text] : text, ...rest)
-  const inner = { query, release: () => {} }
+  const inner = { query, release: () => {}, on: () => inner, off: () => inner }
   return { query, connect: async () => inner, on: () => {}, options: {} } as unknown as Pool
 }

@@ -1,6 +1,6 @@
 /**
  * `fastify.scope(scopes, { mode })`: validates its arguments when the route is defined and
- * returns one lean async preHandler that authenticates the caller (JWT, RFC 9421 or, when
+ * returns one lean preHandler that authenticates the caller (JWT, RFC 9421 or, when
  * enabled, the original's signature scheme), authorizes the route's scopes, and sets
  * `request.app` / `request.token`.
  */
@@ -115,7 +115,8 @@ export function createScopeHook (ctx: AuthContext, refusals: RefusalLog, scopesA
     }
   }
 
-  function linkedServicesScope (request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  /** The decision as a promise: for a caller that awaits the hook itself. */
+  function decideAsPromise (request: FastifyRequest, reply: FastifyReply): Promise<void> {
     // One check per call: with no subscriber, no event is built and nothing is published.
     if (scopeChannel.hasSubscribers) {
       const event = newScopeEvent(ctx, request, scopes, mode)
@@ -127,12 +128,36 @@ export function createScopeHook (ctx: AuthContext, refusals: RefusalLog, scopesA
     } catch (error) {
       return Promise.reject(refuse(request, reply, null, error))
     }
-    // Granted synchronously: one settled promise serves every such call (Fastify awaits it).
+    // Granted synchronously: one settled promise serves every such call.
     if (pending === undefined) return GRANTED
     return pending.catch((error: unknown) => { throw refuse(request, reply, null, error) })
   }
+
+  /**
+   * Fastify passes `done`: the hook answers through it, and a call granted at once goes on
+   * without a promise for Fastify to wait on (the warm path's largest cost after the hook's own
+   * work). Called with (request, reply) only, it returns the promise of the decision.
+   */
+  function linkedServicesScope (request: FastifyRequest, reply: FastifyReply, done?: (error?: Error) => void): Promise<void> | undefined {
+    if (done === undefined) return decideAsPromise(request, reply)
+    if (scopeChannel.hasSubscribers) {
+      decideAsPromise(request, reply).then(() => { done() }, done)
+      return undefined
+    }
+    let pending: undefined | Promise<void>
+    try {
+      pending = grant(request, reply, null)
+    } catch (error) {
+      done(refuse(request, reply, null, error))
+      return undefined
+    }
+    if (pending === undefined) done()
+    else pending.then(() => { done() }, (error: unknown) => { done(refuse(request, reply, null, error)) })
+    return undefined
+  }
   Object.defineProperty(linkedServicesScope, kScopeHook, { value: true })
-  return linkedServicesScope
+  // Typed as Fastify's async preHandler (what a direct call with two arguments returns).
+  return linkedServicesScope as preHandlerAsyncHookHandler
 }
 
 /** Which challenge fits: a request that tried a signature gets `Signature`. */
