@@ -9,6 +9,7 @@ import type { MemoryResults } from './memory.js'
 import type { MicroResults } from './micro.js'
 import { DESCRIPTIONS, JOBS, type ScenarioName } from './scenarios.js'
 import { addedRatio, measured, type Judged, type ScenarioResult, type Verdict } from './targets.js'
+import type { WebhookBenchResults } from './webhooks.js'
 
 export interface GrowthRow {
   store: string
@@ -30,6 +31,7 @@ export interface Report extends Judged {
   micro?: MicroResults
   growth?: GrowthRow[]
   memory?: MemoryResults
+  webhooks?: WebhookBenchResults | { skipped: string }
   instructions?: InstructionResults
   targets: Verdict[]
 }
@@ -142,6 +144,25 @@ function sections (results: Report): string[] {
       ([['distinct tokens, each sent twice, through the scope hook', m.tokens], ['distinct nonces into the configured nonce store', m.nonces]] as const)
         .map(([what, f]) => `| ${f.count} ${what} | ${f.bound} | ${fixed(f.retainedBytes / 1048576, 1)} MB | ${Math.round(f.retainedBytes / f.bound)} B | ${fixed(f.growthPastBoundBytes / 1048576, 1)} MB | ${fixed(f.peakHeapBytes / 1048576, 0)} MB |`).join('\n') +
       `\n\nA cached app (its resolved record, key objects and cache entry; ${m.perCachedApp.apps} apps, each calling once): ${m.perCachedApp.bytesPerApp} bytes of heap.`)
+  }
+  if (results.webhooks !== undefined) {
+    const w = results.webhooks
+    if ('skipped' in w) {
+      out.push(`## Webhooks\n\nNot measured: ${w.skipped}.`)
+    } else {
+      const r = w.receive
+      const row = (name: string, f: typeof r.single): string => `| ${name} | ${Math.round(f.eventsPerSecond)} | ${Math.round(f.baselinePerSecond)} | ${f.ratio.toFixed(2)}× |`
+      out.push('## Webhooks\n\n' +
+        'Events per second into the PostgreSQL receive log on the receiver route\'s write path (parse and check, then one `INSERT ... ON CONFLICT`), without HTTP, ' +
+        `against a plain \`INSERT ... ON CONFLICT\` per event on the same pool; ${r.settings.events} events per round, ${r.settings.concurrency} in flight, median of ${r.settings.rounds} alternating round(s) (\`bench/webhooks-receive.ts\`):\n\n` +
+        '| requests of | receive log events/s | plain insert events/s | ratio |\n|---|---:|---:|---:|\n' +
+        row('one event', r.single) + '\n' + row('100 events', r.batch100) + '\n\n' +
+        'End to end between two local services on PostgreSQL (a sender with `linkedWebhooks` and pg-boss, a receiver with its receive log; each a process of its own; `bench/webhooks-e2e.ts`), ' +
+        'delay from just before `send` to the row in the receiver\'s log:\n\n' +
+        '| load | events | events/s | p50 delay | p99 delay |\n|---|---:|---:|---:|---:|\n' +
+        `| ${w.endToEnd.senders} callers sending as fast as they can, ${w.endToEnd.concurrency} deliveries at once | ${w.endToEnd.events} | ${w.endToEnd.eventsPerSecond} | ${fixed(w.endToEnd.p50Ms, 0)} ms | ${fixed(w.endToEnd.p99Ms, 0)} ms |\n` +
+        `| a steady ${w.paced.ratePerSecond} events/s | ${w.paced.events} | ${w.paced.eventsPerSecond} | ${fixed(w.paced.p50Ms, 0)} ms | ${fixed(w.paced.p99Ms, 0)} ms |`)
+    }
   }
   if (results.micro !== undefined) {
     const micro = results.micro

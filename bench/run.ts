@@ -17,7 +17,7 @@
  * Writes bench/results.json and bench/results.svg; a quick run writes bench/.tmp/results.quick.json,
  * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
  * of a whole default run).
- * Options: --quick, --rounds=N, --seconds=N, --rate=N, --slices=N, --only=a,b, --no-growth, --no-micro, --no-memory,
+ * Options: --quick, --rounds=N, --seconds=N, --rate=N, --slices=N, --only=a,b, --no-growth, --no-micro, --no-memory, --no-webhooks,
  * --no-instructions; --instructions alone counts instructions per call of the scope hook only.
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -36,6 +36,7 @@ import { countInstructions, valgrindAvailable, type InstructionResults } from '.
 import { renderReport, withHeadline, type GrowthRow, type Report } from './report.js'
 import { addedChart } from './svg.js'
 import { formatVerdicts, judge, type ScenarioResult } from './targets.js'
+import { benchWebhooks } from './webhooks.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(`--${name}`)
@@ -562,6 +563,9 @@ async function main (): Promise<void> {
   const micro = flag('no-micro') ? undefined : await childResult<MicroResults>('micro.ts', quick ? ['--quick'] : [])
   if (!flag('no-memory')) log(`memory: ${settings.memoryCount} distinct tokens, then nonces ...`)
   const memory = flag('no-memory') ? undefined : await childResult<MemoryResults>('memory.ts', [String(settings.memoryCount)], ['--expose-gc'])
+  const webhooks = flag('no-webhooks')
+    ? undefined
+    : postgresSkipped !== null ? { skipped: postgresSkipped } : await benchWebhooks(quick, log)
   const countThem = !quick && !flag('no-instructions') && valgrindAvailable()
   if (countThem) log('instructions per call under callgrind (about a minute) ...')
   const instructions = countThem ? await countInstructions() : undefined
@@ -581,6 +585,7 @@ async function main (): Promise<void> {
     micro,
     growth: growthResults,
     memory,
+    webhooks,
     instructions,
     targets: []
   }

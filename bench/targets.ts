@@ -37,7 +37,11 @@ export interface Verdict {
 export interface Judged {
   scenarios: Record<string, ScenarioResult | { skipped: string }>
   micro?: { ed25519PathRatio: number }
+  webhooks?: { receive: { single: { ratio: number }, batch100: { ratio: number } } } | { skipped: string }
 }
+
+/** Events/s into the PostgreSQL receive log, as a share of a plain INSERT ... ON CONFLICT loop. */
+export const WEBHOOK_RECEIVE_TARGET = 0.8
 
 export function measured (results: Judged, name: string): ScenarioResult | undefined {
   const entry = results.scenarios[name]
@@ -86,6 +90,14 @@ export function judge (results: Judged): Verdict[] {
   verdicts.push(edRatio === undefined
     ? { target: 'Ed25519 verify <= 1.1x raw node:crypto', value: 'not measured', pass: null }
     : { target: 'Ed25519 verify <= 1.1x raw node:crypto', value: `${edRatio.toFixed(3)}x`, pass: edRatio <= 1.1 })
+  for (const size of ['single', 'batch100'] as const) {
+    const label = `webhook receive log (${size === 'single' ? 'single events' : 'batches of 100'}) >= ${WEBHOOK_RECEIVE_TARGET}x a plain INSERT loop`
+    const webhooks = results.webhooks
+    const ratio = webhooks === undefined || 'skipped' in webhooks ? undefined : webhooks.receive[size].ratio
+    verdicts.push(ratio === undefined
+      ? { target: label, value: 'not measured', pass: null }
+      : { target: label, value: `${ratio.toFixed(2)}x`, pass: ratio >= WEBHOOK_RECEIVE_TARGET })
+  }
   return verdicts
 }
 

@@ -14,9 +14,6 @@ export interface WebhookBenchResults {
   paced: EndToEndResult & { ratePerSecond: number }
 }
 
-/** The receive-log target of issue #16: at least this share of the plain insert loop, single events and batches of 100. */
-export const RECEIVE_RATIO_TARGET = 0.8
-
 export async function benchWebhooks (quick: boolean, log: (line: string) => void): Promise<WebhookBenchResults> {
   log('webhooks: receive log vs a plain INSERT ... ON CONFLICT loop ...')
   const receive = await benchReceive({ events: quick ? 500 : 2000, rounds: quick ? 1 : 3, concurrency: 8 })

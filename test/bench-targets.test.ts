@@ -42,6 +42,13 @@ test('targets pass and miss on the figures, and a missing peer is not measured',
   assert.equal(byTarget['Ed25519-ed'], true)
 })
 
+test('the webhook receive-log targets: >= 0.8x the plain insert loop for single events and for batches; not measured without PostgreSQL', () => {
+  const receiveVerdicts = (webhooks: Parameters<typeof judge>[0]['webhooks']) =>
+    judge({ scenarios: {}, webhooks }).filter((v) => v.target.startsWith('webhook receive log')).map((v) => [v.value, v.pass])
+  assert.deepEqual(receiveVerdicts({ receive: { single: { ratio: 0.85 }, batch100: { ratio: 0.79 } } }), [['0.85x', true], ['0.79x', false]])
+  assert.deepEqual(receiveVerdicts({ skipped: 'PostgreSQL is not reachable' }), [['not measured', null], ['not measured', null]])
+})
+
 test('a full run writes its headline into the README between the markers, and only there', async () => {
   const { withHeadline } = await import('../bench/report.js')
   const results = {
