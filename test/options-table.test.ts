@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
-import { currentTable, README, renderOptionsTable } from '../scripts/options-table.js'
+import { currentTable, README, renderOptionsTable, renderWebhooksOptionsTable, WEBHOOKS_DOC, WEBHOOKS_END, WEBHOOKS_START } from '../scripts/options-table.js'
 import { pluginOptions } from '../plugin/options/schemas.js'
 
 test('README option table = the schema (run `npm run docs:options` after changing an option)', () => {
@@ -26,4 +26,8 @@ test('every deprecated name is recorded in the CHANGELOG', () => {
   for (const rename of [...PLUGIN_RENAMES, ...MEMORY_NONCE_STORE_RENAMES, ...POSTGRES_STORE_RENAMES, ...CLIENT_RENAMES]) {
     assert.ok(changelog.includes(`\`${rename.from}\` → \`${rename.to}\` (${rename.code})`), `${rename.from} → ${rename.to} in CHANGELOG.md`)
   }
+})
+
+test('docs/webhooks.md option table = linkedWebhooks\' schema (run `npm run docs:options` after changing an option)', () => {
+  assert.equal(currentTable(readFileSync(WEBHOOKS_DOC, 'utf8'), WEBHOOKS_START, WEBHOOKS_END), renderWebhooksOptionsTable())
 })
