@@ -246,3 +246,29 @@ test('a store holding a bad record still serves its good apps; the bad app is re
   }
   await app.close()
 })
+
+test('the hook called by hand with (request, reply) returns the decision as a promise: granted, a coded refusal, and an agreement read from the store', async (t) => {
+  const store = new MemoryStore({ apps: [peer('4geeks', { requireAnAgreement: false }), peer('strict')] })
+  const app = Fastify()
+  t.after(async () => await app.close())
+  await app.register(linkedServices, { appName: APP_NAME, store })
+  // Inside a handler of your own: no preHandler, the hook awaited as a function.
+  const read = app.scope(['read:user'])
+  app.get('/manual', async (request, reply) => {
+    try {
+      await read.call(app, request, reply)
+    } catch (error) {
+      return await reply.code((error as { statusCode: number }).statusCode).send({ code: (error as { code: string }).code })
+    }
+    return { app: request.app.slug }
+  })
+  await app.ready()
+  const granted = await app.inject({ url: '/manual', headers: { authorization: auth('4geeks') } })
+  assert.deepEqual([granted.statusCode, granted.json()], [200, { app: '4geeks' }])
+  const refused = await app.inject({ url: '/manual', headers: { authorization: 'Link App=4geeks,Token=nope' } })
+  assert.equal(refused.statusCode, 401)
+  assert.match(refused.json().code, /^FST_LINKED_SERVICES_/)
+  // An app that needs an agreement, on behalf of a user who has none: decided after a store read.
+  const noAgreement = await app.inject({ url: '/manual', headers: { authorization: auth('strict', 5) } })
+  assert.deepEqual([noAgreement.statusCode, noAgreement.json().code], [403, 'FST_LINKED_SERVICES_AGREEMENT_NOT_ACCEPTED'])
+})
