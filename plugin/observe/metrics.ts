@@ -116,17 +116,22 @@ async function registerLinkedServicesMetrics (fastify: FastifyInstance, rawOptio
     }
     return await lastRead.stats
   }
-  named('linked_services_webhook_outbox_events', () => new prom.Gauge({
-    name: 'linked_services_webhook_outbox_events',
-    help: 'Events in the webhook outbox, by status (pending: not delivered yet; dead: given up)',
-    labelNames: ['status'],
-    registers,
-    async collect () {
-      const current = await webhookStats()
-      if (current === null) return
-      for (const status of ['pending', 'delivered', 'dead'] as const) this.set({ status }, current.outbox[status])
-    }
-  }))
+  /** A gauge of one log's rows per status (every status is in its counts, zeros included). */
+  const statusGauge = (name: string, help: string, counts: (stats: WebhooksStats) => Record<string, number>): void => {
+    named(name, () => new prom.Gauge({
+      name,
+      help,
+      labelNames: ['status'],
+      registers,
+      async collect () {
+        const current = await webhookStats()
+        if (current === null) return
+        for (const [status, count] of Object.entries(counts(current))) this.set({ status }, count)
+      }
+    }))
+  }
+  statusGauge('linked_services_webhook_outbox_events', 'Events in the webhook outbox, by status (pending: not delivered yet; dead: given up)',
+    ({ outbox: { pending, delivered, dead } }) => ({ pending, delivered, dead }))
   named('linked_services_webhook_outbox_oldest_pending_seconds', () => new prom.Gauge({
     name: 'linked_services_webhook_outbox_oldest_pending_seconds',
     help: 'How long the oldest undelivered event of the outbox has waited (0: none waiting)',
@@ -136,17 +141,8 @@ async function registerLinkedServicesMetrics (fastify: FastifyInstance, rawOptio
       if (current !== null) this.set((current.outbox.oldestPendingAgeMs ?? 0) / 1000)
     }
   }))
-  named('linked_services_webhook_received_events', () => new prom.Gauge({
-    name: 'linked_services_webhook_received_events',
-    help: 'Events in the webhook receive log, by status (pending: handlers not run yet; error: given up)',
-    labelNames: ['status'],
-    registers,
-    async collect () {
-      const current = await webhookStats()
-      if (current === null) return
-      for (const status of ['pending', 'done', 'error'] as const) this.set({ status }, current.received[status])
-    }
-  }))
+  statusGauge('linked_services_webhook_received_events', 'Events in the webhook receive log, by status (pending: handlers not run yet; error: given up)',
+    (current) => current.received)
 
   const unsubscribe: Unsubscribe[] = [
     subscribeScope(stats.service, {
