@@ -11,7 +11,7 @@
  * connection is busy, it is counted late and sent on the next one that frees.
  */
 import { connect, type Socket } from 'node:net'
-import type { Pool } from './load.js'
+import type { LoadResult, Pool } from './load.js'
 
 export interface OpenLoopOptions {
   port: number
@@ -23,23 +23,12 @@ export interface OpenLoopOptions {
   connections?: number
 }
 
-export interface OpenLoopResult {
-  /** Requests sent and answered within the run (and its short drain). */
-  requests: number
-  ok: number
-  non2xx: number
-  errors: number
-  seconds: number
-  /** Answers per second. */
-  rps: number
+/** What a closed-loop run reports (load.ts), plus the rate offered and the requests sent late. */
+export interface OpenLoopResult extends LoadResult {
   /** The rate offered. */
   rate: number
   /** Requests that found every connection busy and were sent later than scheduled. */
   late: number
-  p50Ms: number
-  p99Ms: number
-  /** Requests made on the spot because the pool's fresh entries ran out (0 normally). */
-  signedDuringRun: number
 }
 
 interface Connection {
