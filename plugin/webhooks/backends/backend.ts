@@ -5,7 +5,8 @@
  * in memory, everything), `receiveJobs` runs the handlers of received events (on PostgreSQL the
  * receive log's own rows, PostgresLogQueue).
  */
-import type { ReceiveJobQueue, ReceiveLog } from '../receive/receive-log.js'
+import type { ReceiveLog } from '../receive/receive-log.js'
+import type { JobQueue } from '../jobs/job-queue.js'
 import type { SendingOutbox } from '../send/outbox.js'
 import type { WebhookBackend } from '../types.js'
 
@@ -13,5 +14,5 @@ export interface LinkedWebhooksBackend extends WebhookBackend {
   readonly received: ReceiveLog
   readonly outbox: SendingOutbox
   /** The engine of the receive queue. Omitted: `jobs`. */
-  readonly receiveJobs?: ReceiveJobQueue
+  readonly receiveJobs?: JobQueue
 }

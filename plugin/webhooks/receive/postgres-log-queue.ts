@@ -12,9 +12,9 @@
  * A full batch claims again at once; otherwise the worker waits `pollingIntervalMs` or until
  * `wake()` (rows written here). The database down: onError, a growing wait, and on again.
  */
-import type { EnqueueOptions, JobData, JobHandler, SqlClient, WorkOptions } from '../jobs/job-queue.js'
+import type { EnqueueOptions, JobData, JobHandler, JobQueue, SqlClient, WorkOptions } from '../jobs/job-queue.js'
 import { buildReceiveSql } from './postgres-sql.js'
-import { RECEIVE_QUEUE, type ReceiveJobQueue } from './receive-log.js'
+import { RECEIVE_QUEUE } from './receive-log.js'
 
 export const DEFAULT_POLLING_INTERVAL_MS = 250
 export const DEFAULT_LEASE_MS = 60_000
@@ -34,7 +34,7 @@ export interface PostgresLogQueueOptions {
   onError?: (error: unknown) => void
 }
 
-export class PostgresLogQueue implements ReceiveJobQueue {
+export class PostgresLogQueue implements JobQueue {
   readonly kind = 'postgres-log' as const
   readonly leaseMs: number
   readonly pollingIntervalMs: number

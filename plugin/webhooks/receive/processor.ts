@@ -16,10 +16,10 @@
 import type { FastifyBaseLogger } from 'fastify'
 import type { LinkedServicesStore } from '../../../types/index.js'
 import { WebhookUnprocessableError } from '../../errors.js'
-import { mayRetry, retryDelay, type JobData, type RetryPolicy } from '../jobs/job-queue.js'
+import { mayRetry, retryDelay, type JobData, type JobQueue, type RetryPolicy } from '../jobs/job-queue.js'
 import type { ReceivedWebhook } from '../types.js'
 import { publishWebhookEvent, webhookChannel } from '../webhook-events.js'
-import { RECEIVE_QUEUE, type ReceiveJobQueue, type ReceiveLog, type RunOutcome } from './receive-log.js'
+import { RECEIVE_QUEUE, type ReceiveLog, type RunOutcome } from './receive-log.js'
 
 export interface WebhookContext {
   /** The app that sent the event (the verified caller). */
@@ -42,7 +42,8 @@ export interface ProcessorOptions {
   /** This service's appName (named on the webhook channel's events). */
   service: string
   log: ReceiveLog
-  jobs: ReceiveJobQueue
+  /** MemoryJobs, or the log's own rows (PostgresLogQueue). */
+  jobs: JobQueue
   store: LinkedServicesStore
   logger: FastifyBaseLogger
   policy: RetryPolicy

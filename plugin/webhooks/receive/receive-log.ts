@@ -10,15 +10,11 @@
  * redelivery changes nothing and the job queued by the redelivery runs the handlers on the new
  * data. A job for attempt n acts only on a pending row with n - 1 attempts (stale copies do nothing).
  */
-import type { JobQueue } from '../jobs/job-queue.js'
 import type { ReceivedStatus, ReceivedWebhook, WebhookLogAdmin } from '../types.js'
 import type { IncomingEvent } from './events.js'
 
 /** The job queue that runs the handlers of received events. */
 export const RECEIVE_QUEUE = 'linked-services.webhook-received'
-
-/** The engines the receive queue runs on: MemoryJobs, or the log's own rows (PostgresLogQueue). */
-export type ReceiveJobQueue = JobQueue
 
 export interface LoadedEvent {
   event: ReceivedWebhook
