@@ -20,6 +20,18 @@ import { requirePeer } from './lazy-modules.js'
 /** Hooks that run before the body is read and parsed: a scope hook there cannot check a signed body. */
 const TOO_EARLY = ['onRequest', 'preParsing', 'preValidation'] as const
 
+/**
+ * Methods whose body Fastify never reads (it calls the handler without parsing one): capturing
+ * it would cost a hook stage on every request for bytes that never arrive. A signed request of
+ * these methods that announces a body still fails closed (no raw body kept: receivedBody).
+ */
+const BODYLESS = new Set(['GET', 'HEAD', 'TRACE'])
+
+function readsNoBody (route: RouteOptions): boolean {
+  const methods = Array.isArray(route.method) ? route.method : [route.method]
+  return methods.every((method) => BODYLESS.has(method.toUpperCase()))
+}
+
 function usesScopeHook (route: RouteOptions, hookName: 'preHandler' | typeof TOO_EARLY[number]): boolean {
   const value = route[hookName] as unknown
   const hooks = value === undefined ? [] : Array.isArray(value) ? value : [value]
@@ -82,7 +94,7 @@ async function linkedServices (fastify: FastifyInstance, options: LinkedServices
           '(it authenticates signed requests, whose body is read after ' + hookName + ')')
       }
     }
-    if (!usesScopeHook(route, 'preHandler')) return
+    if (!usesScopeHook(route, 'preHandler') || readsNoBody(route)) return
     const existing = route.preParsing === undefined ? [] : Array.isArray(route.preParsing) ? route.preParsing : [route.preParsing]
     route.preParsing = [...existing, captureRawBody as unknown as preParsingHookHandler]
   })
