@@ -42,6 +42,7 @@ export function makePool (scenario: ScenarioName, port: number, count: number): 
   const many = <T>(make: (i: number) => T): T[] => Array.from({ length: count }, (_, i) => make(i))
   switch (scenario) {
     case 'bare':
+    case 'prehandler-floor':
       return { entries: [{}], fresh: false }
     case 'bearer-auth':
       return { entries: [{ authorization: `Bearer ${BEARER_TOKEN}` }], fresh: false }

@@ -39,14 +39,14 @@ interface Connection {
 }
 
 /** One request's bytes: `GET /`, the Host the signer used (or ours), then the header set. */
-function requestBytes (port: number, headers: Record<string, string>): Buffer {
+function requestBytes (port: number, headers: Record<string, string>, path = '/'): Buffer {
   let host = `127.0.0.1:${port}`
   let lines = ''
   for (const [name, value] of Object.entries(headers)) {
     if (name.toLowerCase() === 'host') host = value
     else lines += `${name}: ${value}\r\n`
   }
-  return Buffer.from(`GET / HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n${lines}\r\n`, 'latin1')
+  return Buffer.from(`GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: keep-alive\r\n${lines}\r\n`, 'latin1')
 }
 
 const HEADER_END = Buffer.from('\r\n\r\n')
@@ -92,7 +92,8 @@ interface RunState {
  * connection is set up inside a measured run).
  */
 export interface OpenLoopClient {
-  run: (options: { pool: Pool, rate: number, seconds: number }) => Promise<OpenLoopResult>
+  /** `path`: `/` (the scenario's route) unless given, e.g. the server's unprotected control route. */
+  run: (options: { pool: Pool, rate: number, seconds: number, path?: string }) => Promise<OpenLoopResult>
   close: () => void
 }
 
@@ -135,10 +136,10 @@ export async function openLoopClient (port: number, connections = 64): Promise<O
     idle.push(connection)
   }
 
-  async function run ({ pool, rate, seconds }: { pool: Pool, rate: number, seconds: number }): Promise<OpenLoopResult> {
+  async function run ({ pool, rate, seconds, path = '/' }: { pool: Pool, rate: number, seconds: number, path?: string }): Promise<OpenLoopResult> {
     const total = Math.round(rate * seconds)
     // Fresh entries are sent once each, in order; repeated ones in turn.
-    const serialised = (pool.fresh ? pool.entries.slice(0, total) : pool.entries).map((headers) => requestBytes(port, headers))
+    const serialised = (pool.fresh ? pool.entries.slice(0, total) : pool.entries).map((headers) => requestBytes(port, headers, path))
     let signedDuringRun = 0
     let late = 0
     const current: RunState = {
@@ -153,7 +154,7 @@ export async function openLoopClient (port: number, connections = 64): Promise<O
       onAnswer: null,
       bytesOf: (n) => {
         if (n < serialised.length) return serialised[n]
-        if (pool.fresh && pool.more !== undefined) { signedDuringRun++; return requestBytes(port, pool.more()) }
+        if (pool.fresh && pool.more !== undefined) { signedDuringRun++; return requestBytes(port, pool.more(), path) }
         return serialised[n % serialised.length]
       }
     }

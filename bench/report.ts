@@ -8,7 +8,8 @@ import type { InstructionResults } from './instructions.js'
 import type { MemoryResults } from './memory.js'
 import type { MicroResults } from './micro.js'
 import { DESCRIPTIONS, JOBS, type ScenarioName } from './scenarios.js'
-import { addedRatio, measured, type Judged, type ScenarioResult, type Verdict } from './targets.js'
+import { addedInterval, addedRatio, measured, VERDICT_LABELS, type Judged, type ScenarioResult, type Verdict } from './targets.js'
+import type { Interval } from './stats.js'
 import type { WebhookBenchResults } from './webhooks.js'
 
 export interface GrowthRow {
@@ -43,24 +44,29 @@ const METHOD = `## Method
   \`{ hello: 'world' }\`); only what stands in front of the route changes. The plugin is the BUILT
   package (\`dist/\`, rebuilt first when stale), as users run it.
 - **The figure: server CPU added per request, at one fixed rate.** Each server reports its own
-  \`process.cpuUsage()\` over IPC right before and after the measured run, so the load generator's
-  CPU never counts. Every scenario is offered the SAME request rate, open loop
-  (\`bench/open-loop.ts\`: requests sent on a fixed schedule over 64 keep-alive connections,
-  whatever the server answers), a rate every scenario sustains on this machine: half the slowest
-  scenario's closed-loop throughput in this run, rounded down to 100 (or \`--rate=N\`), printed
-  above. A closed loop would not do: there each connection sends its next request when the last
-  is answered, so a fast server takes requests in batches per event-loop turn and its CPU per
-  request falls with its throughput, which makes a slower scenario look costlier per request.
-  The headline compares the CPU a scheme adds with what the peers a user would pick instead add
-  for the same job (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each set up as its
-  docs recommend, in its fastest documented configuration: \`bench/peers.ts\`).
-- **Bare next to every scenario.** Every scenario's server is paired with a fresh \`bare\` server,
-  started and warmed up alike (closed loop, then a moment at the rate: a process's first seconds
-  cost more), and the two are measured in alternation at the same rate (bare, scenario, bare,
-  ... in slices: full run 5 slices of 1 s, each scenario slice between two bare slices), over
-  connections opened before the first slice. A scenario's figure for the round is the median over
-  its slices of (its CPU per request − the mean of the two bare slices around it); the tables show
-  the median over rounds (a ratio to a peer: the median of the per-round ratios).
+  \`process.cpuUsage()\` over IPC right before and after each slice, so the load generator's CPU
+  never counts. Every scenario is offered the SAME request rate, open loop (\`bench/open-loop.ts\`:
+  requests sent on a fixed schedule over 64 keep-alive connections, whatever the server answers),
+  a rate every scenario sustains on this machine: half the slowest scenario's closed-loop
+  throughput in this run, rounded down to 100 (or \`--rate=N\`), printed above. (In a closed loop
+  a fast server takes requests in batches per event-loop turn, so its CPU per request falls with
+  its throughput.) The headline compares what a scheme adds with what the peers a user would
+  pick instead add for the same job (\`jose\`, \`@fastify/jwt\`, \`http-message-signatures\`, each
+  set up as its docs recommend, in its fastest documented configuration: \`bench/peers.ts\`).
+- **The control is the same process.** Every server also serves an unprotected control route
+  (\`GET /bare\`, outside the scenario's plugin context). After a closed-loop warm-up and a moment
+  at the rate on both routes, the scenario's route and the control route are measured in turns at
+  the rate, in pairs of short slices (full run: 16 pairs of 0.5 s per round, 3 rounds) whose order flips from
+  pair to pair (growth runs: one round of 6 pairs). What a scheme adds is the route's CPU per request minus the control's, pair by pair.
+  Measuring against a second \`bare\` process instead mixes in what differs between two processes
+  (their JIT, their heaps, their cores): on this 2-core machine that was several µs from round to
+  round, more than the cheap schemes cost.
+- **An interval, not a point.** A scenario's figure is the mean over every pair of every round
+  (each round a fresh server), with a 95 % bootstrap interval (\`bench/stats.ts\`, resampling the
+  pairs, seeded). A ratio to a peer is the ratio of the two means, with its interval. A target is
+  PASS only when its whole interval is under the bar, MISS when the whole interval is over it, and
+  UNRESOLVED when the run cannot tell. \`bare\` is measured the same way: its two routes are the
+  same, so its interval shows what the method can resolve in this run.
 - **Throughput and latency, the second view,** come from a closed loop (autocannon, programmatic,
   in the runner's process: 50 connections, pipelining 1), in rounds of their own whose order
   rotates (full run: 3 rounds × 5 s after a 2 s warm-up), each scenario on a fresh server.
@@ -68,55 +74,65 @@ const METHOD = `## Method
   are made before each measured run, so that signing never loads the generator; should a pool run
   out, requests are signed on the spot and counted (\`signedDuringRun\`). Signed scenarios run with a
   30-minute window and a nonce store that holds the whole run.
-- **Foreign load.** The runner reads the machine's busy time (\`/proc/stat\`) around each run; when
-  other processes took more than 0.15 core, the run is measured once more (the quieter
-  is kept).
+- **Foreign load.** The runner reads the machine's busy time (\`/proc/stat\`) around each run and
+  shows the cores other processes took; a closed-loop run during which they took more than 0.15
+  core is measured once more (the quieter is kept).
 - **Instructions** (\`npm run bench -- --instructions\`, and in every full run where valgrind is
   installed): instructions per call of the scope hook, counted by valgrind's callgrind in one
   process (\`bench/instructions.ts\`): V8 on one thread, a full GC before each path and a young
   generation larger than the measured calls allocate, so no collection runs among them; the count
   repeats from run to run to well under a percent on a busy machine, which timings cannot. The
-  collector's share shows as bytes allocated per call.
+  collector's share shows as bytes allocated per call. It counts the hook alone, with warm caches:
+  a real server at a moderate rate runs each request with colder caches and through Fastify's
+  hook stages, which is why the µs above are more than these counts suggest.
 - **Micro-benchmarks** (\`bench/micro.ts\`) call the preHandler that \`scope()\` returns, and the
   primitives beneath it, in a process of their own; **memory** floods (\`bench/memory.ts\`) send a
   million distinct tokens and nonces and read the heap after a full GC.
 
-\`npm run bench -- --quick\` (1 round × 2 s, a shorter growth, micro and memory run) is a smoke
-check of a few minutes that judges the same targets; it writes \`bench/.tmp/\`. A run with any
-other option (\`--rounds=N --seconds=N --rate=N --only=a,b --no-growth --no-micro --no-memory
---no-instructions\`) writes \`bench/.tmp/\` too, so that this page and \`bench/results.json\` are
-always those of a whole default run. \`node --import tsx bench/targets.ts\` judges
-\`bench/results.json\` again; \`node --import tsx bench/profile.ts <scenario>\` profiles one server.`
+\`npm run bench -- --quick\` is a check of a few minutes that judges the same targets: the
+scenarios they name (with \`bare\` and \`prehandler-floor\`), 1 round of 16 pairs (so its intervals
+are wider than a full run's), a shorter growth, micro and memory run; it writes \`bench/.tmp/\`.
+A run with any other option (\`--rounds=N --seconds=N --cpu-seconds=N --pairs=N --rate=N
+--only=a,b --no-growth --no-micro --no-memory --no-webhooks --no-instructions\`) writes
+\`bench/.tmp/\` too, so that this page and \`bench/results.json\` are always those of a whole default
+run. \`node --import tsx bench/targets.ts\` judges \`bench/results.json\` again;
+\`node --import tsx bench/profile.ts <scenario>\` profiles one server.`
 
 const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
+/** `value (low–high)`: an estimate with its 95 % interval. */
+const withInterval = (interval: Interval, digits: number, unit = ''): string =>
+  `${fixed(interval.value, digits)}${unit} (${fixed(interval.low, digits)} to ${fixed(interval.high, digits)})`
 
 export function headline (results: Report): string {
-  const rows = ['| job | this plugin | adds (µs/req) | best peer | peer adds (µs/req) | ratio |', '|---|---|---:|---|---:|---:|']
+  const rows = ['| job | this plugin | adds µs/req (95 % interval) | best peer | peer adds µs/req | ratio |', '|---|---|---:|---|---:|---:|']
   for (const job of Object.values(JOBS)) {
     const ours = measured(results, job.ours)
     const ratio = addedRatio(results, job.ours, job.peers)
     const peer = ratio === undefined ? undefined : measured(results, ratio.peer)
     if (ours === undefined || ratio === undefined || peer === undefined) continue
-    rows.push(`| ${job.label} | \`${job.ours}\` | ${fixed(ours.addedCpuUs, 1)} | \`${ratio.peer}\` | ${fixed(peer.addedCpuUs, 1)} | ${fixed(ratio.ratio, 2)}× |`)
+    rows.push(`| ${job.label} | \`${job.ours}\` | ${withInterval(addedInterval(ours), 1)} | \`${ratio.peer}\` | ${withInterval(addedInterval(peer), 1)} | ${withInterval(ratio.ratio, 2, '×')} |`)
   }
-  const cached = measured(results, 'jwt-cached')
-  if (cached !== undefined) rows.push(`| a repeated JWT (the normal case between services) | \`jwt-cached\` | ${fixed(cached.addedCpuUs, 1)} | | | |`)
+  for (const [name, label] of [['jwt-cached', 'a repeated JWT (the normal case between services)'], ['prehandler-floor', 'for scale: a `preHandler` that does nothing'],
+    ['bare', 'the method\'s resolution: a route without auth against the control route (0 but for noise)']] as const) {
+    const result = measured(results, name)
+    if (result !== undefined) rows.push(`| ${label} | \`${name}\` | ${withInterval(addedInterval(result), 1)} | | | |`)
+  }
   return rows.join('\n')
 }
 
 function scenarioTable (results: Report): string {
   const rate = String(results.settings.rate ?? '?')
-  const rows = [`| scenario | what it is | server CPU µs/req at ${rate} req/s | added over bare | req/s (closed loop) | p50 ms | p99 ms | CPU µs/req (closed loop) | other load (cores) |`,
-    '|---|---|---:|---:|---:|---:|---:|---:|---:|']
+  const rows = [`| scenario | what it is | server CPU µs/req at ${rate} req/s | control route µs/req | added (95 % interval) | req/s (closed loop) | p50 ms | p99 ms | CPU µs/req (closed loop) | other load (cores) |`,
+    '|---|---|---:|---:|---:|---:|---:|---:|---:|---:|']
   for (const [name, entry] of Object.entries(results.scenarios)) {
     const description = DESCRIPTIONS[name as ScenarioName] ?? ''
-    if ('skipped' in entry) { rows.push(`| \`${name}\` | ${description} | skipped: ${entry.skipped} | | | | | | |`); continue }
+    if ('skipped' in entry) { rows.push(`| \`${name}\` | ${description} | skipped: ${entry.skipped} | | | | | | | |`); continue }
     const s = entry as ScenarioResult
     const foreign = s.rounds.map((round) => Number(round.foreignCores)).filter(Number.isFinite).sort((a, b) => a - b)
     const otherLoad = foreign.length === 0 ? 'n/a' : fixed(foreign[Math.floor(foreign.length / 2)], 2)
     // A scenario the server did not serve at the full rate in every round: its figure is marked.
     const mark = s.sustained === false ? ' (rate not sustained)' : ''
-    rows.push(`| \`${name}\` | ${description} | ${fixed(s.cpuUsPerReq, 1)}${mark} | ${name === 'bare' ? '—' : fixed(s.addedCpuUs, 1)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} | ` +
+    rows.push(`| \`${name}\` | ${description} | ${fixed(s.cpuUsPerReq, 1)}${mark} | ${fixed(Number(s.controlCpuUsPerReq), 1)} | ${withInterval(addedInterval(s), 1)} | ${s.rps} | ${s.p50Ms} | ${s.p99Ms} | ` +
       `${fixed(Number(s.closedLoopCpuUsPerReq), 1)} | ${otherLoad} |`)
   }
   return rows.join('\n')
@@ -132,9 +148,9 @@ function sections (results: Report): string[] {
   }
   if (results.growth !== undefined && results.growth.length > 0) {
     out.push('## Cost as the work grows\n\nJWT app-level calls from apps that require an agreement (the route\'s scopes are checked), ' +
-      `default \`cache.max\` (10 000 apps); server CPU per request at the run's fixed rate (${String(results.settings.rate ?? '?')} req/s), added over a \`bare\` server of its own ` +
-      'measured in alternation with it at the same rate; throughput closed loop:\n\n' +
-      '| store | apps in store | scopes on route | callers | server CPU µs/req | added over bare | req/s (closed loop) | server RSS MB |\n|---|---:|---:|---|---:|---:|---:|---:|\n' +
+      `default \`cache.max\` (10 000 apps); server CPU per request at the run's fixed rate (${String(results.settings.rate ?? '?')} req/s), added over the server's own control route ` +
+      'measured in turns with it at the same rate (one round: a mean over the pairs); throughput closed loop:\n\n' +
+      '| store | apps in store | scopes on route | callers | server CPU µs/req | added over the control route | req/s (closed loop) | server RSS MB |\n|---|---:|---:|---|---:|---:|---:|---:|\n' +
       results.growth.map((g) => `| ${g.store} | ${g.apps} | ${g.scopes} | ${g.callers === 'one' ? 'one app' : `spread over ${g.distinctCallers} apps`} | ${fixed(g.cpuUsPerReq, 1)} | ${fixed(g.addedCpuUs, 1)} | ${g.rps} | ${g.serverRssMb} |`).join('\n'))
   }
   if (results.memory !== undefined) {
@@ -182,8 +198,8 @@ export function renderReport (results: Report, files: { json: string, svg: strin
     `<!-- Written by \`npm run bench\` (bench/report.ts) from ${files.json}: edit the generator, not this file. -->`,
     '',
     `${String(m.cpu)}, ${String(m.cores)} cores, ${String(m.memoryGb)} GB, ${String(m.os)}, Node ${results.node}; ` +
-      `${s.mode} run of ${results.date.slice(0, 16).replace('T', ' ')} UTC (${s.rounds} round(s) × ${s.seconds} s per view, CPU at ${String(s.rate ?? '?')} req/s open loop` +
-      `${typeof s.rateRule === 'string' ? `: ${s.rateRule}` : ''}; throughput closed loop, ${s.connections} connections).`,
+      `${s.mode} run of ${results.date.slice(0, 16).replace('T', ' ')} UTC (${s.rounds} round(s); CPU at ${String(s.rate ?? '?')} req/s open loop, ${String(s.pairs ?? '?')} pairs of slices per round` +
+      `${typeof s.rateRule === 'string' ? ` (${s.rateRule})` : ''}; throughput closed loop, ${s.seconds} s per round, ${s.connections} connections).`,
     '',
     '## Headline: server CPU added per request',
     '',
@@ -191,7 +207,9 @@ export function renderReport (results: Report, files: { json: string, svg: strin
     '',
     '## Targets',
     '',
-    '| target | measured | verdict |\n|---|---|---|\n' + results.targets.map((v) => `| ${v.target} | ${v.value} | ${v.pass === null ? 'n/a' : v.pass ? 'PASS' : 'MISS'} |`).join('\n'),
+    'A bar judged on a CPU figure is PASS only when the whole 95 % interval is under it.',
+    '',
+    '| target | measured | verdict |\n|---|---|---|\n' + results.targets.map((v) => `| ${v.target} | ${v.value} | ${VERDICT_LABELS[v.verdict]} |`).join('\n'),
     '',
     '## Every scenario',
     '',

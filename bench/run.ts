@@ -6,10 +6,11 @@
  * fresh, warmed-up server:
  * - throughput and latency, closed loop (autocannon);
  * - the headline, server CPU per request, with every scenario offered the SAME rate open loop
- *   (bench/open-loop.ts; half the slowest scenario's closed-loop throughput, or --rate=N), in
- *   alternation with a `bare` server at that rate (bare, scenario, bare, ... in --slices=N
- *   slices); added = median over slices of (scenario − the mean of the bare slices around it),
- *   then the median over rounds.
+ *   (bench/open-loop.ts; half the slowest scenario's closed-loop throughput, or --rate=N). Each
+ *   server has an unprotected control route beside the scenario's: the two are measured in
+ *   turns in the same process, in --pairs=N pairs of short slices whose order flips each pair;
+ *   added = the mean of (route − control) over every pair of every round, with a 95 % bootstrap
+ *   interval (bench/stats.ts), and a target passes only when the whole interval does.
  * The server reports its own CPU time before and after each measured run.
  * Then: growth runs (apps in the store, scopes on the route, callers beyond `cache.max`), the
  * micro-benchmarks (bench/micro.ts) and the memory floods (bench/memory.ts), each in a child process.
@@ -17,7 +18,7 @@
  * Writes bench/results.json and bench/results.svg; a quick run writes bench/.tmp/results.quick.json,
  * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
  * of a whole default run).
- * Options: --quick, --rounds=N, --seconds=N, --rate=N, --slices=N, --only=a,b, --no-growth, --no-micro, --no-memory, --no-webhooks,
+ * Options: --quick, --rounds=N, --seconds=N, --rate=N, --pairs=N, --only=a,b, --no-growth, --no-micro, --no-memory, --no-webhooks,
  * --no-instructions; --instructions alone counts instructions per call of the scope hook only.
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -37,6 +38,8 @@ import { renderReport, withHeadline, type GrowthRow, type Report } from './repor
 import { addedChart } from './svg.js'
 import { formatVerdicts, judge, type ScenarioResult } from './targets.js'
 import { benchWebhooks } from './webhooks.js'
+import { mean, meanInterval, median } from './stats.js'
+import { CONTROL_PATH } from './scenarios.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(`--${name}`)
@@ -52,11 +55,21 @@ const settings = {
   growthSeconds: quick ? 1 : 3,
   /** Unmeasured seconds at the fixed rate after a warm-up, before the measured run. */
   settleSeconds: quick ? 0.5 : 1,
-  /** Slices per measured run of the CPU view, each between two bare slices. */
-  slices: Number(option('slices') ?? (quick ? 2 : 5)),
+  /** Seconds per route per round in the CPU view (the scenario's route and the control route each). */
+  cpuSeconds: Number(option('cpu-seconds') ?? 8),
+  /** Pairs of slices (route, control) per round of the CPU view: short slices, so that the machine drifts little within a pair. */
+  pairs: Number(option('pairs') ?? 16),
+  /** Pairs per growth configuration (one round each, growthSeconds per route). */
+  growthPairs: quick ? 2 : 6,
   memoryCount: quick ? 100_000 : 1_000_000
 }
 const only = option('only')?.split(',')
+/**
+ * A quick run measures the scenarios the targets name (and `bare`, `prehandler-floor` for
+ * scale) with as many pairs per round as a full run has, so that its intervals can settle them
+ * in a few minutes.
+ */
+const QUICK_SCENARIOS: readonly ScenarioName[] = ['bare', 'prehandler-floor', 'jwt-cached', 'jwt-cold', 'fastify-jwt', 'jose-hs256', 'signature-hmac', 'hms-hmac']
 /** A run with any setting changed is a partial run: it must not overwrite the committed results. */
 const partial = !quick && args.length > 0
 const log = (line: string): void => { process.stderr.write(line + '\n') }
@@ -175,9 +188,9 @@ async function target (server: Server): Promise<Target> {
   return { server, client: await openLoopClient(server.port) }
 }
 
-/** One slice at the fixed rate, measured once (the median over slices absorbs a burst of other load). */
-async function slice (at: Target, pool: Pool, rate: number, seconds: number): Promise<AtRate> {
-  return await measureRun(at.server, async () => await at.client.run({ pool, rate, seconds }), 1)
+/** One slice at the fixed rate on one route, measured once (the pairs absorb a burst of other load). */
+async function slice (at: Target, pool: Pool, rate: number, seconds: number, path: string): Promise<AtRate> {
+  return await measureRun(at.server, async () => await at.client.run({ pool, rate, seconds, path }), 1)
 }
 
 /** Slices of one server taken as one run: sums, CPU per request over all of them, medians of the rest. */
@@ -206,36 +219,39 @@ function combine (slices: AtRate[]): AtRate {
 }
 
 interface Alternated {
-  /** The scenario's slices, taken as one run. */
+  /** The scenario route's slices, taken as one run. */
   scenario: AtRate
-  /** Every bare slice, first to last (one more than the scenario's). */
-  bare: AtRate[]
-  bareCpuUsPerReq: number
-  /** Median over slices of (scenario slice − the mean of the bare slices either side). */
-  addedCpuUs: number
+  /** The control route's slices, taken as one run. */
+  control: AtRate
+  /** Per pair of slices: the route's CPU per request − the control route's, µs. */
+  differences: number[]
 }
 
 /**
- * Bare and a scenario in alternation at the fixed rate: bare, scenario, bare, ..., bare, in
- * `slices` slices of the scenario (each `seconds / slices` long), so that a drift of the machine
- * over a few seconds hits both alike. `poolFor(k)` gives the scenario's requests of slice k.
+ * The scenario's route and the same server's control route in turns at the fixed rate, in
+ * `pairs` pairs of slices (each `seconds / pairs` long) whose order flips from pair to pair, so
+ * that a drift of the machine, or a cost of being first after the other route, hits both alike.
+ * One process serves both: what differs between the two is the scheme alone, not the process
+ * (its JIT, its heap, its core). `poolFor(k)` gives the route's requests of pair k.
  */
-async function alternate (bare: Target, scenario: Target, poolFor: (k: number) => Pool, rate: number, seconds: number, slices: number): Promise<Alternated> {
-  const length = seconds / slices
-  const barePool = makePool('bare', bare.server.port, 1)
-  const bareSlices = [await slice(bare, barePool, rate, length)]
-  const scenarioSlices: AtRate[] = []
-  const added: number[] = []
-  for (let k = 0; k < slices; k++) {
-    const mine = await slice(scenario, poolFor(k), rate, length)
-    const after = await slice(bare, barePool, rate, length)
-    added.push(mine.cpuUsPerReq - (bareSlices[bareSlices.length - 1].cpuUsPerReq + after.cpuUsPerReq) / 2)
-    scenarioSlices.push(mine)
-    bareSlices.push(after)
+async function alternate (at: Target, poolFor: (k: number) => Pool, rate: number, seconds: number, pairs: number): Promise<Alternated> {
+  const length = seconds / pairs
+  const controlPool = makePool('bare', at.server.port, 1)
+  const routeSlices: AtRate[] = []
+  const controlSlices: AtRate[] = []
+  const differences: number[] = []
+  for (let k = 0; k < pairs; k++) {
+    const routeFirst = k % 2 === 1
+    const first = routeFirst ? await slice(at, poolFor(k), rate, length, '/') : await slice(at, controlPool, rate, length, CONTROL_PATH)
+    const second = routeFirst ? await slice(at, controlPool, rate, length, CONTROL_PATH) : await slice(at, poolFor(k), rate, length, '/')
+    const [route, control] = routeFirst ? [first, second] : [second, first]
+    routeSlices.push(route)
+    controlSlices.push(control)
+    differences.push(route.cpuUsPerReq - control.cpuUsPerReq)
   }
-  const result = combine(scenarioSlices)
-  if (!sustained(result)) log(`  (the server did not keep up with ${rate} req/s: ${Math.round(result.rps)} answered per second, ${result.late} late)`)
-  return { scenario: result, bare: bareSlices, bareCpuUsPerReq: combine(bareSlices).cpuUsPerReq, addedCpuUs: median(added) }
+  const scenario = combine(routeSlices)
+  if (!sustained(scenario)) log(`  (the server did not keep up with ${rate} req/s: ${Math.round(scenario.rps)} answered per second, ${scenario.late} late)`)
+  return { scenario, control: combine(controlSlices), differences }
 }
 
 /** Whether a fixed-rate run was served at the rate offered (then its CPU per request is comparable). */
@@ -259,11 +275,6 @@ function poolSize (rps: number, seconds: number): number {
 
 // End to end.
 
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
-}
 const round = (value: number, digits: number): number => Math.round(value * 10 ** digits) / 10 ** digits
 
 async function postgresReachable (): Promise<boolean> {
@@ -334,102 +345,90 @@ function chooseRate (closed: Map<ScenarioName, ClosedLoop[]>): { rate: number, r
 }
 
 /**
- * A server made ready for the fixed-rate view: a closed-loop warm-up (the JIT at work),
- * then a short settle at the rate (so no warm-up garbage is collected in the measured window).
+ * A server made ready for the fixed-rate view: a closed-loop warm-up of the scenario's route
+ * (the JIT at work), then a short settle at the rate on both routes (so that no warm-up garbage
+ * is collected in the measured window).
  */
 async function warmAtRate (at: Target, name: ScenarioName, rate: number, estimate: Map<ScenarioName, number>, pool?: Pool): Promise<void> {
   const { server, client } = at
   const guess = estimate.get(name) ?? estimate.get('bare') ?? 70_000
   await runLoad({ port: server.port, pool: pool ?? makePool(name, server.port, poolSize(guess, settings.warmupSeconds)), seconds: settings.warmupSeconds, connections: settings.connections })
+  await client.run({ pool: makePool('bare', server.port, 1), rate, seconds: settings.settleSeconds, path: CONTROL_PATH })
   await client.run({ pool: pool ?? makePool(name, server.port, Math.ceil(rate * settings.settleSeconds) + 100), rate, seconds: settings.settleSeconds })
 }
 
-interface RateRound { scenario: AtRate, bareCpuUsPerReq: number, addedCpuUs: number }
-
-/**
- * A scenario's server and a fresh `bare` server, started and warmed up alike (a process's first
- * seconds cost more: the JIT compiler and the collector of start-up garbage run on its CPU time),
- * then measured in alternation (see alternate). Both are closed afterwards.
- */
-async function pairedWithBare (rate: number, start: () => Promise<Server>, warm: (at: Target) => Promise<void>, estimate: Map<ScenarioName, number>,
-  measureBoth: (bare: Target, at: Target) => Promise<Alternated>): Promise<Alternated> {
-  const bare = await target(await startServer({ scenario: 'bare' }))
+/** A server started, warmed up (`warm`) and measured in alternation with its control route, then closed. */
+async function againstControl (start: () => Promise<Server>, warm: (at: Target) => Promise<void>, poolFor: (port: number, k: number) => Pool, rate: number, seconds: number, pairs: number): Promise<Alternated> {
+  const at = await target(await start())
   try {
-    const at = await target(await start())
-    try {
-      await warmAtRate(bare, 'bare', rate, estimate)
-      await warm(at)
-      return await measureBoth(bare, at)
-    } finally {
-      at.client.close()
-      await at.server.close()
-    }
+    await warm(at)
+    return await alternate(at, (k) => poolFor(at.server.port, k), rate, seconds, pairs)
   } finally {
-    bare.client.close()
-    await bare.server.close()
+    at.client.close()
+    await at.server.close()
   }
 }
 
 /**
  * The headline view, server CPU per request: every scenario at the SAME offered rate (open loop),
- * in rounds of rotating order, each in alternation with a bare server of its own (pairedWithBare).
+ * in rounds of rotating order, each on a fresh server measured against its own control route
+ * (`bare` too: its two routes are the same, so its figure shows what the method resolves).
  */
-async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate: Map<ScenarioName, number>): Promise<{ rounds: Map<ScenarioName, RateRound[]>, bare: AtRate[][] }> {
-  const others = scenarios.filter((name) => name !== 'bare')
-  const rounds = new Map<ScenarioName, RateRound[]>(others.map((name) => [name, []]))
-  const bareRuns: AtRate[][] = []
-  const perSlice = Math.ceil(rate * settings.seconds / settings.slices) + 200
+async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate: Map<ScenarioName, number>): Promise<Map<ScenarioName, Alternated[]>> {
+  const rounds = new Map<ScenarioName, Alternated[]>(scenarios.map((name) => [name, []]))
+  const perSlice = Math.ceil(rate * settings.cpuSeconds / settings.pairs) + 200
   for (let r = 0; r < settings.rounds; r++) {
-    const bareThisRound: AtRate[] = []
-    bareRuns.push(bareThisRound)
-    for (const name of rotate(others, r)) {
-      const result = await pairedWithBare(rate, async () => await startServer({ scenario: name }), async (at) => { await warmAtRate(at, name, rate, estimate) }, estimate,
-        async (bare, at) => await alternate(bare, at, () => makePool(name, at.server.port, perSlice), rate, settings.seconds, settings.slices))
-      bareThisRound.push(...result.bare)
-      rounds.get(name)!.push({ scenario: result.scenario, bareCpuUsPerReq: result.bareCpuUsPerReq, addedCpuUs: result.addedCpuUs })
+    for (const name of rotate(scenarios, r)) {
+      const result = await againstControl(async () => await startServer({ scenario: name }), async (at) => { await warmAtRate(at, name, rate, estimate) },
+        (port) => makePool(name, port, perSlice), rate, settings.cpuSeconds, settings.pairs)
+      rounds.get(name)!.push(result)
       const problems = problemsOf(result.scenario)
       log(`at ${rate} req/s ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${result.scenario.cpuUsPerReq.toFixed(1).padStart(6)} CPU µs/req  ` +
-        `bare in alternation ${result.bareCpuUsPerReq.toFixed(1)}  added ${result.addedCpuUs.toFixed(2)}  ` +
+        `control route ${result.control.cpuUsPerReq.toFixed(1)}  added ${mean(result.differences).toFixed(2)}  ` +
         `foreign ${result.scenario.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
     }
   }
-  return { rounds, bare: bareRuns }
+  return rounds
 }
 
 async function endToEnd (scenarios: ScenarioName[]): Promise<{ results: Record<string, ScenarioResult>, rate: number, rateRule: string }> {
   const estimate = new Map<ScenarioName, number>()
   const closed = await closedLoopView(scenarios, estimate)
   const { rate, rule } = chooseRate(closed)
-  log(`CPU view: every scenario at ${rate} req/s, open loop (${rule}), in alternation with a bare server of its own`)
+  log(`CPU view: every scenario at ${rate} req/s, open loop (${rule}), in turns with the server's own control route`)
   const atRate = await fixedRateView(scenarios, rate, estimate)
   const bareClosed = closed.get('bare') ?? []
   const out: Record<string, ScenarioResult> = {}
   for (const name of scenarios) {
     const list = closed.get(name)!
-    const rateRounds: RateRound[] = name === 'bare'
-      ? atRate.bare.map((runs) => ({ scenario: runs[0], bareCpuUsPerReq: median(runs.map((m) => m.cpuUsPerReq)), addedCpuUs: 0 }))
-      : atRate.rounds.get(name)!
-    const cpu = name === 'bare' ? atRate.bare.flat().map((m) => m.cpuUsPerReq) : rateRounds.map((x) => x.scenario.cpuUsPerReq)
+    const rateRounds = atRate.get(name)!
+    const differences = rateRounds.flatMap((x) => x.differences).map((d) => round(d, 3))
+    const added = meanInterval(differences)
+    const runs = [...list, ...rateRounds.map((x) => x.scenario)]
     out[name] = {
       rps: Math.round(median(list.map((m) => m.rps))),
       p50Ms: median(list.map((m) => m.p50Ms)),
       p99Ms: median(list.map((m) => m.p99Ms)),
       ratioToBare: bareClosed.length === 0 ? NaN : round(median(list.map((m, i) => m.rps / bareClosed[i].rps)), 3),
       closedLoopCpuUsPerReq: round(median(list.map((m) => m.cpuUsPerReq)), 1),
-      cpuUsPerReq: round(median(cpu), 1),
-      addedCpuUs: round(median(rateRounds.map((x) => x.addedCpuUs)), 2),
+      cpuUsPerReq: round(median(rateRounds.map((x) => x.scenario.cpuUsPerReq)), 1),
+      controlCpuUsPerReq: round(median(rateRounds.map((x) => x.control.cpuUsPerReq)), 1),
+      addedCpuUs: round(added.value, 2),
+      addedLowUs: round(added.low, 2),
+      addedHighUs: round(added.high, 2),
+      differences,
       rate,
-      sustained: (name === 'bare' ? atRate.bare.flat() : rateRounds.map((x) => x.scenario)).every(sustained),
-      non2xx: [...list, ...rateRounds.map((x) => x.scenario)].reduce((sum, m) => sum + m.non2xx + m.errors, 0),
-      signedDuringRun: [...list, ...rateRounds.map((x) => x.scenario)].reduce((sum, m) => sum + m.signedDuringRun, 0),
+      sustained: rateRounds.every((x) => sustained(x.scenario) && sustained(x.control)),
+      non2xx: runs.reduce((sum, m) => sum + m.non2xx + m.errors, 0),
+      signedDuringRun: runs.reduce((sum, m) => sum + m.signedDuringRun, 0),
       rounds: list.map((m, i) => ({
         rps: Math.round(m.rps),
         p50Ms: m.p50Ms,
         p99Ms: m.p99Ms,
         closedLoopCpuUsPerReq: round(m.cpuUsPerReq, 2),
         cpuUsPerReq: rateRounds[i] === undefined ? NaN : round(rateRounds[i].scenario.cpuUsPerReq, 2),
-        bareCpuUsPerReq: rateRounds[i] === undefined ? null : round(rateRounds[i].bareCpuUsPerReq, 2),
-        addedCpuUs: rateRounds[i] === undefined ? null : round(rateRounds[i].addedCpuUs, 2),
+        controlCpuUsPerReq: rateRounds[i] === undefined ? null : round(rateRounds[i].control.cpuUsPerReq, 2),
+        addedCpuUs: rateRounds[i] === undefined ? null : round(mean(rateRounds[i].differences), 2),
         rateRps: rateRounds[i] === undefined ? null : Math.round(rateRounds[i].scenario.rps),
         late: rateRounds[i]?.scenario.late ?? null,
         foreignCores: Math.max(m.foreignCores, rateRounds[i]?.scenario.foreignCores ?? 0),
@@ -455,9 +454,7 @@ function growthConfigs (withPostgres: boolean): Array<GrowthConfig & { spread: b
 
 /**
  * Each growth configuration on a fresh server: throughput closed loop, then CPU per request at
- * the run's fixed rate, with a `bare` server kept up for the whole series and measured at the
- * same rate before the first configuration and after each one (added = the run − the mean of
- * the bare runs around it).
+ * the run's fixed rate against the server's own control route (as the CPU view).
  */
 async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]> {
   const results: GrowthRow[] = []
@@ -465,11 +462,10 @@ async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]
     const store = config.store ?? 'memory'
     const pool = growthPool(config, config.spread)
     let closed: ClosedLoop | undefined
-    const alternated = await pairedWithBare(rate,
+    const alternated = await againstControl(
       async () => await startServer({ scenario: 'growth', growth: { apps: config.apps, scopes: config.scopes, store } }),
       async (at) => { closed = await measure(at.server, { warmup: pool, measure: () => pool }, settings.growthSeconds) },
-      new Map(),
-      async (bare, at) => await alternate(bare, at, () => pool, rate, settings.growthSeconds, settings.slices))
+      () => pool, rate, settings.growthSeconds, settings.growthPairs)
     const m = alternated.scenario
     const result: GrowthRow = {
       store: store === 'postgres' ? 'PostgresStore' : 'MemoryStore',
@@ -479,7 +475,7 @@ async function growth (rate: number, withPostgres: boolean): Promise<GrowthRow[]
       distinctCallers: pool.entries.length,
       rps: Math.round(closed!.rps),
       cpuUsPerReq: round(m.cpuUsPerReq, 1),
-      addedCpuUs: round(alternated.addedCpuUs, 1),
+      addedCpuUs: round(mean(alternated.differences), 1),
       serverRssMb: Math.round(Math.max(closed!.serverRssBytes, m.serverRssBytes) / 1048576)
     }
     results.push(result)
@@ -543,7 +539,7 @@ async function main (): Promise<void> {
   ensureBuilt(log)
   const started = Date.now()
   const scenarios: Record<string, ScenarioResult | { skipped: string }> = {}
-  let wanted = SCENARIOS.filter((name) => only === undefined || only.includes(name))
+  let wanted = SCENARIOS.filter((name) => only !== undefined ? only.includes(name) : !quick || QUICK_SCENARIOS.includes(name))
   const postgresSkipped = !hasPostgresStore()
     ? 'the built package does not export PostgresStore'
     : !(await postgresReachable()) ? 'PostgreSQL is not reachable on 127.0.0.1:5432' : null

@@ -8,6 +8,7 @@ import type { AppRecord } from '../types/index.js'
 
 export const SCENARIOS = [
   'bare',
+  'prehandler-floor',
   'bearer-auth',
   'fastify-jwt',
   'jose-hs256',
@@ -38,6 +39,7 @@ export const JOBS: Record<string, { ours: ScenarioName, peers: ScenarioName[], l
 
 export const DESCRIPTIONS: Record<ScenarioName, string> = {
   bare: 'no auth: the same route, the floor every figure is taken from',
+  'prehandler-floor': 'a `preHandler` that grants at once: the cost of Fastify\'s hook stage itself, which every `scope()` route pays',
   'bearer-auth': '`@fastify/bearer-auth`, one static key (the cheapest auth there is)',
   'fastify-jwt': '`@fastify/jwt`, `request.jwtVerify()` in a preHandler (HS256, `allowedAud`), every token new',
   'jose-hs256': '`jose` `jwtVerify` in a preHandler with a CryptoKey imported once (HS256, `audience`), every token new',
@@ -53,6 +55,9 @@ export const DESCRIPTIONS: Record<ScenarioName, string> = {
   'signature-legacy': "this plugin, the original's `Authorization: Signature` scheme (`signature.legacy: true`)",
   'jwt-cached-postgres': '`jwt-cached` with `PostgresStore` (cache warm)'
 }
+
+/** The unprotected route every benchmark server has beside the scenario's `/` (bench/server.ts). */
+export const CONTROL_PATH = '/bare'
 
 /** This service (the JWT `aud`). */
 export const APP_NAME = 'bench'

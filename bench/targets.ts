@@ -1,13 +1,15 @@
 /**
  * The benchmark's targets, judged within one run from a results object (bench/results.json).
- * The figure is the server CPU a scenario adds per request over `bare`, both offered the same
- * fixed rate in alternation within a round (bench/run.ts); a ratio to a peer is the median over
- * rounds of the per-round ratios.
+ * The figure is the server CPU a scenario's route adds per request over the same server's
+ * unprotected control route, both offered the same fixed rate in alternation (bench/run.ts):
+ * the mean of the paired differences of every round, with its 95 % interval. A bar is passed
+ * only when the whole interval is under it (bench/stats.ts atMost).
  * Alone: `node --import tsx bench/targets.ts [bench/results.json]` prints the verdicts.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { JOBS } from './scenarios.js'
+import { atMost, meanInterval, ratioInterval, type Interval } from './stats.js'
 
 export interface RoundResult {
   rps: number
@@ -22,8 +24,10 @@ export interface ScenarioResult {
   p99Ms: number
   cpuUsPerReq: number
   ratioToBare: number
-  /** Median over rounds of (this scenario's server CPU per request − bare's next to it, at the fixed rate), µs. */
+  /** Mean over every pair of slices of (the route's CPU per request − the control route's), µs. */
   addedCpuUs: number
+  /** Every paired difference, all rounds, µs: what the intervals are taken from. */
+  differences: number[]
   rounds: RoundResult[]
   [extra: string]: unknown
 }
@@ -31,7 +35,7 @@ export interface ScenarioResult {
 export interface Verdict {
   target: string
   value: string
-  pass: boolean | null
+  verdict: 'pass' | 'miss' | 'unresolved' | 'not measured'
 }
 
 export interface Judged {
@@ -48,61 +52,67 @@ export function measured (results: Judged, name: string): ScenarioResult | undef
   return entry === undefined || 'skipped' in entry ? undefined : entry
 }
 
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+/** What a scenario adds over its control route, with the 95 % interval. */
+export function addedInterval (result: ScenarioResult): Interval {
+  return meanInterval(result.differences)
 }
 
+export const formatInterval = (interval: Interval, digits: number, unit = ''): string =>
+  `${interval.value.toFixed(digits)}${unit} (95 % interval ${interval.low.toFixed(digits)} to ${interval.high.toFixed(digits)})`
+
 /**
- * What `ours` adds over bare as a fraction of what the best (cheapest) of `peers` adds, per
- * round, then the median; with the best peer's name.
+ * What `ours` adds as a fraction of what the best (cheapest on average) of `peers` adds: the
+ * ratio of the means, with its 95 % interval; with the best peer's name.
  */
-export function addedRatio (results: Judged, ours: string, peers: string[]): { ratio: number, peer: string } | undefined {
+export function addedRatio (results: Judged, ours: string, peers: string[]): { ratio: Interval, peer: string } | undefined {
   const mine = measured(results, ours)
   const theirs = peers.map((name) => ({ name, result: measured(results, name) })).filter((p) => p.result !== undefined)
   if (mine === undefined || theirs.length === 0) return undefined
   const best = theirs.reduce((a, b) => (a.result!.addedCpuUs <= b.result!.addedCpuUs ? a : b))
-  const perRound = mine.rounds.map((round, i) => {
-    const peerRound = best.result!.rounds[i]
-    return round.addedCpuUs === null || peerRound?.addedCpuUs == null ? NaN : round.addedCpuUs / Math.max(0.01, peerRound.addedCpuUs)
-  }).filter((value) => Number.isFinite(value))
-  return perRound.length === 0 ? undefined : { ratio: median(perRound), peer: best.name }
+  return { ratio: ratioInterval(mine.differences, best.result!.differences), peer: best.name }
 }
+
+const pointVerdict = (pass: boolean): Verdict['verdict'] => (pass ? 'pass' : 'miss')
 
 export function judge (results: Judged): Verdict[] {
   const verdicts: Verdict[] = []
   const versus = (job: keyof typeof JOBS, max: number): void => {
     const { ours, peers } = JOBS[job]
-    const label = `${ours} adds <= ${max}x what the best peer adds`
+    const target = `${ours} adds <= ${max}x what the best peer adds`
     const found = addedRatio(results, ours, peers)
     verdicts.push(found === undefined
-      ? { target: label, value: 'not measured', pass: null }
-      : { target: label, value: `${found.ratio.toFixed(3)}x ${found.peer}`, pass: found.ratio <= max })
+      ? { target, value: 'not measured', verdict: 'not measured' }
+      : { target, value: `${formatInterval(found.ratio, 3, 'x')} ${found.peer}`, verdict: atMost(found.ratio, max) })
   }
   versus('jwt-hs256', 0.6)
   versus('rfc9421-hmac', 0.5)
   const cached = measured(results, 'jwt-cached')
-  verdicts.push(cached === undefined
-    ? { target: 'jwt-cached adds <= 1.5 us', value: 'not measured', pass: null }
-    : { target: 'jwt-cached adds <= 1.5 us', value: `${cached.addedCpuUs.toFixed(2)} us`, pass: cached.addedCpuUs <= 1.5 })
+  const cachedTarget = 'jwt-cached adds <= 1.5 us'
+  if (cached === undefined) verdicts.push({ target: cachedTarget, value: 'not measured', verdict: 'not measured' })
+  else {
+    const added = addedInterval(cached)
+    verdicts.push({ target: cachedTarget, value: formatInterval(added, 2, ' us'), verdict: atMost(added, 1.5) })
+  }
   const edRatio = results.micro?.ed25519PathRatio
+  const edTarget = 'Ed25519 verify <= 1.1x raw node:crypto'
   verdicts.push(edRatio === undefined
-    ? { target: 'Ed25519 verify <= 1.1x raw node:crypto', value: 'not measured', pass: null }
-    : { target: 'Ed25519 verify <= 1.1x raw node:crypto', value: `${edRatio.toFixed(3)}x`, pass: edRatio <= 1.1 })
+    ? { target: edTarget, value: 'not measured', verdict: 'not measured' }
+    : { target: edTarget, value: `${edRatio.toFixed(3)}x`, verdict: pointVerdict(edRatio <= 1.1) })
   for (const size of ['single', 'batch100'] as const) {
-    const label = `webhook receive log (${size === 'single' ? 'single events' : 'batches of 100'}) >= ${WEBHOOK_RECEIVE_TARGET}x a plain INSERT loop`
+    const target = `webhook receive log (${size === 'single' ? 'single events' : 'batches of 100'}) >= ${WEBHOOK_RECEIVE_TARGET}x a plain INSERT loop`
     const webhooks = results.webhooks
     const ratio = webhooks === undefined || 'skipped' in webhooks ? undefined : webhooks.receive[size].ratio
     verdicts.push(ratio === undefined
-      ? { target: label, value: 'not measured', pass: null }
-      : { target: label, value: `${ratio.toFixed(2)}x`, pass: ratio >= WEBHOOK_RECEIVE_TARGET })
+      ? { target, value: 'not measured', verdict: 'not measured' }
+      : { target, value: `${ratio.toFixed(2)}x`, verdict: pointVerdict(ratio >= WEBHOOK_RECEIVE_TARGET) })
   }
   return verdicts
 }
 
+export const VERDICT_LABELS: Record<Verdict['verdict'], string> = { pass: 'PASS', miss: 'MISS', unresolved: 'UNRESOLVED', 'not measured': 'n/a' }
+
 export function formatVerdicts (verdicts: Verdict[]): string {
-  return verdicts.map((v) => `${v.pass === null ? 'n/a ' : v.pass ? 'PASS' : 'MISS'}  ${v.target.padEnd(52)} ${v.value}`).join('\n')
+  return verdicts.map((v) => `${VERDICT_LABELS[v.verdict].padEnd(10)}  ${v.target.padEnd(52)} ${v.value}`).join('\n')
 }
 
 if (require.main === module) {

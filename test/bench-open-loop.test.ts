@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { test } from 'node:test'
-import { runOpenLoop } from '../bench/open-loop.js'
+import { openLoopClient, runOpenLoop } from '../bench/open-loop.js'
 
 async function listen (handler: Parameters<typeof createServer>[1]): Promise<{ server: Server, port: number }> {
   const server = createServer(handler)
@@ -44,4 +44,19 @@ test('refusals are counted apart, and a repeated pool is taken in turn', async (
   assert.equal(calls, 40)
   assert.equal(result.ok, 20)
   assert.equal(result.non2xx, 20)
+})
+
+test('one client serves two routes in turn: each run sends every request to the path it was given', async (t) => {
+  const paths: string[] = []
+  const { server, port } = await listen((request, response) => {
+    paths.push(String(request.url))
+    response.end('{}')
+  })
+  t.after(() => { server.close() })
+  const client = await openLoopClient(port, 4)
+  t.after(() => { client.close() })
+  const pool = { entries: [{}], fresh: false }
+  await client.run({ pool, rate: 100, seconds: 0.2 })
+  await client.run({ pool, rate: 100, seconds: 0.2, path: '/bare' })
+  assert.deepEqual(paths, [...Array(20).fill('/'), ...Array(20).fill('/bare')])
 })

@@ -1,52 +1,82 @@
 /**
- * The benchmark's verdicts (bench/targets.ts): what a scenario adds over bare, compared with the
- * cheapest peer for the same job round by round, then the median; a missing scenario is judged
- * "not measured", never passed.
+ * The benchmark's verdicts (bench/targets.ts, bench/stats.ts): what a scenario adds over its
+ * control route is the mean of its paired differences with a 95 % bootstrap interval; a ratio
+ * to the cheapest peer is a ratio of means with its interval; a bar is passed only when the whole
+ * interval is under it, missed when the whole interval is over it, and otherwise unresolved; a
+ * missing scenario is "not measured", never passed.
  */
 import { strict as assert } from 'node:assert'
 import { test } from 'node:test'
-import { addedRatio, judge, type Judged } from '../bench/targets.js'
+import { atMost, meanInterval, ratioInterval } from '../bench/stats.js'
+import { addedRatio, judge, type Judged, type ScenarioResult } from '../bench/targets.js'
 
-function scenario (added: number[]): { rps: number, p50Ms: number, p99Ms: number, cpuUsPerReq: number, ratioToBare: number, addedCpuUs: number, rounds: Array<{ rps: number, cpuUsPerReq: number, addedCpuUs: number }> } {
-  const sorted = [...added].sort((a, b) => a - b)
-  return { rps: 1, p50Ms: 1, p99Ms: 1, cpuUsPerReq: 20, ratioToBare: 1, addedCpuUs: sorted[Math.floor(sorted.length / 2)], rounds: added.map((a) => ({ rps: 1, cpuUsPerReq: 20 + a, addedCpuUs: a })) }
+function scenario (differences: number[]): ScenarioResult {
+  const added = differences.reduce((sum, d) => sum + d, 0) / differences.length
+  return { rps: 1, p50Ms: 1, p99Ms: 1, cpuUsPerReq: 20 + added, ratioToBare: 1, addedCpuUs: added, differences, rounds: [{ rps: 1, cpuUsPerReq: 20 + added, addedCpuUs: added }] }
 }
 
-test('the ratio is taken against the cheapest peer, per round, then the median', () => {
+/** `n` differences around `center`, spread by `spread` either side (deterministic). */
+const around = (center: number, spread: number, n = 24): number[] => Array.from({ length: n }, (_, i) => center + spread * Math.sin(i * 2.1))
+
+test('the interval of a mean holds the mean, narrows with less noise, and is the same on every call', () => {
+  const noisy = meanInterval(around(5, 6))
+  const quiet = meanInterval(around(5, 1))
+  assert.ok(noisy.low < noisy.value && noisy.value < noisy.high)
+  assert.ok(quiet.high - quiet.low < (noisy.high - noisy.low) / 3)
+  assert.deepEqual(meanInterval(around(5, 6)), noisy)
+  assert.deepEqual(meanInterval([2, 2, 2]), { value: 2, low: 2, high: 2 })
+  assert.ok(Number.isNaN(meanInterval([]).value))
+})
+
+test('a bar is passed only by the whole interval, missed only by the whole interval', () => {
+  assert.equal(atMost({ value: 1, low: 0.5, high: 1.4 }, 1.5), 'pass')
+  assert.equal(atMost({ value: 2, low: 1.6, high: 2.5 }, 1.5), 'miss')
+  assert.equal(atMost({ value: 1, low: 0.2, high: 1.8 }, 1.5), 'unresolved')
+  assert.equal(atMost({ value: 2, low: 1.2, high: 2.8 }, 1.5), 'unresolved')
+})
+
+test('the ratio is of the means against the cheapest peer, with an interval around it', () => {
   const results: Judged = {
     scenarios: {
-      'jwt-cold': scenario([10, 12, 30]),
-      'fastify-jwt': scenario([40, 40, 40]),
-      'jose-hs256': scenario([20, 24, 30])
+      'jwt-cold': scenario(around(10, 2)),
+      'fastify-jwt': scenario(around(40, 2)),
+      'jose-hs256': scenario(around(20, 2))
     }
   }
   const found = addedRatio(results, 'jwt-cold', ['fastify-jwt', 'jose-hs256'])
   assert.equal(found?.peer, 'jose-hs256')
-  assert.equal(found?.ratio, 0.5) // rounds: 10/20, 12/24, 30/30 -> median 0.5
+  const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / values.length
+  assert.equal(found?.ratio.value, mean(around(10, 2)) / mean(around(20, 2)))
+  assert.ok(found!.ratio.low < found!.ratio.value && found!.ratio.value < found!.ratio.high)
+  // A peer that adds nothing on average leaves no meaningful ratio.
+  assert.ok(Number.isNaN(ratioInterval([1, 2], [0, 0]).value))
 })
 
-test('targets pass and miss on the figures, and a missing peer is not measured', () => {
+test('targets pass, miss or stay unresolved on the intervals, and a missing peer is not measured', () => {
   const verdicts = judge({
     scenarios: {
-      'jwt-cold': scenario([7, 7, 7]),
-      'fastify-jwt': scenario([20, 20, 20]),
-      'signature-hmac': scenario([10, 10, 10]),
-      'jwt-cached': scenario([1.6, 1.6, 1.6])
+      'jwt-cold': scenario(around(7, 1)),
+      'fastify-jwt': scenario(around(20, 1)),
+      'signature-hmac': scenario(around(10, 1)),
+      'jwt-cached': scenario(around(1.6, 3))
     },
     micro: { ed25519PathRatio: 1.05 }
   })
-  const byTarget = Object.fromEntries(verdicts.map((v) => [v.target.split(' ')[0] + (v.target.includes('Ed25519') ? '-ed' : ''), v.pass]))
-  assert.equal(byTarget['jwt-cold'], true) // 0.35x
-  assert.equal(byTarget['signature-hmac'], null) // no http-message-signatures run
-  assert.equal(byTarget['jwt-cached'], false) // 1.6 us > 1.5 us
-  assert.equal(byTarget['Ed25519-ed'], true)
+  const byTarget = Object.fromEntries(verdicts.map((v) => [v.target.split(' ')[0] + (v.target.includes('Ed25519') ? '-ed' : ''), v.verdict]))
+  assert.equal(byTarget['jwt-cold'], 'pass') // 0.35x, the interval well under 0.6x
+  assert.equal(byTarget['signature-hmac'], 'not measured') // no http-message-signatures run
+  assert.equal(byTarget['jwt-cached'], 'unresolved') // 1.6 us, but the interval spans 1.5 us
+  assert.equal(byTarget['Ed25519-ed'], 'pass')
+  const missed = judge({ scenarios: { 'jwt-cached': scenario(around(4, 1)) } })
+  assert.equal(missed.find((v) => v.target.startsWith('jwt-cached'))?.verdict, 'miss')
+  assert.match(missed.find((v) => v.target.startsWith('jwt-cached'))!.value, /^4\.\d\d us \(95 % interval [\d.]+ to [\d.]+\)$/)
 })
 
 test('the webhook receive-log targets: >= 0.8x the plain insert loop for single events and for batches; not measured without PostgreSQL', () => {
   const receiveVerdicts = (webhooks: Parameters<typeof judge>[0]['webhooks']) =>
-    judge({ scenarios: {}, webhooks }).filter((v) => v.target.startsWith('webhook receive log')).map((v) => [v.value, v.pass])
-  assert.deepEqual(receiveVerdicts({ receive: { single: { ratio: 0.85 }, batch100: { ratio: 0.79 } } }), [['0.85x', true], ['0.79x', false]])
-  assert.deepEqual(receiveVerdicts({ skipped: 'PostgreSQL is not reachable' }), [['not measured', null], ['not measured', null]])
+    judge({ scenarios: {}, webhooks }).filter((v) => v.target.startsWith('webhook receive log')).map((v) => [v.value, v.verdict])
+  assert.deepEqual(receiveVerdicts({ receive: { single: { ratio: 0.85 }, batch100: { ratio: 0.79 } } }), [['0.85x', 'pass'], ['0.79x', 'miss']])
+  assert.deepEqual(receiveVerdicts({ skipped: 'PostgreSQL is not reachable' }), [['not measured', 'not measured'], ['not measured', 'not measured']])
 })
 
 test('a full run writes its headline into the README between the markers, and only there', async () => {
@@ -56,7 +86,7 @@ test('a full run writes its headline into the README between the markers, and on
     node: 'v20',
     date: '2026-12-01T00:00:00.000Z',
     settings: { mode: 'full', rounds: 1, seconds: 1, warmupSeconds: 1, connections: 1 },
-    scenarios: { 'jwt-cold': scenario([7]), 'fastify-jwt': scenario([20]), 'jwt-cached': scenario([1]) },
+    scenarios: { 'jwt-cold': scenario([7, 7]), 'fastify-jwt': scenario([20, 20]), 'jwt-cached': scenario([1, 1]) },
     targets: []
   }
   const readme = 'before\n<!-- bench-headline:start (written by npm run bench) -->\nold table\n<!-- bench-headline:end -->\nafter\n'
@@ -64,6 +94,6 @@ test('a full run writes its headline into the README between the markers, and on
   assert.match(written, /^before\n/)
   assert.match(written, /after\n$/)
   assert.doesNotMatch(written, /old table/)
-  assert.match(written, /\| a new HS256 JWT per request \| `jwt-cold` \| 7\.0 \| `fastify-jwt` \| 20\.0 \| 0\.35× \|/)
+  assert.match(written, /\| a new HS256 JWT per request \| `jwt-cold` \| 7\.0 \(7\.0 to 7\.0\) \| `fastify-jwt` \| 20\.0 \(20\.0 to 20\.0\) \| 0\.35× \(0\.35 to 0\.35\) \|/)
   assert.throws(() => withHeadline('no markers', results), /markers/)
 })
