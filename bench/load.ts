@@ -129,6 +129,8 @@ export interface LoadResult {
 
 export interface LoadOptions {
   port: number
+  /** `/` (the scenario's route) unless given. */
+  path?: string
   pool: Pool
   seconds: number
   connections: number
@@ -145,7 +147,7 @@ export async function runLoad (options: LoadOptions): Promise<LoadResult> {
     duration: options.seconds,
     requests: [{
       method: 'GET',
-      path: '/',
+      path: options.path ?? '/',
       setupRequest: (request) => {
         if (next === entries.length && fresh && more !== undefined) {
           signedDuringRun++

@@ -1,7 +1,7 @@
 /**
  * bench/README.md, written by `npm run bench` from the run's results: the method, the machine,
- * the headline (server CPU each scenario adds over `bare`, next to the best peer for the same
- * job), the second view (throughput, latency), the targets, instruction counts, growth, memory
+ * the headline (server CPU each scenario adds over its control route, next to the best peer for
+ * the same job), the second view (throughput, latency), the targets, instruction counts, growth, memory
  * and micro-benchmarks. Nothing in it is written by hand: a new run rewrites all of it.
  */
 import type { InstructionResults } from './instructions.js'
@@ -215,7 +215,7 @@ export function renderReport (results: Report, files: { json: string, svg: strin
     '',
     scenarioTable(results),
     '',
-    `![Server CPU added per request over bare](${files.svg})`,
+    `![Server CPU added per request over the control route](${files.svg})`,
     '',
     ...sections(results).flatMap((section) => [section, '']),
     METHOD,
