@@ -9,8 +9,9 @@
  *   (bench/open-loop.ts; half the slowest scenario's closed-loop throughput, or --rate=N). Each
  *   server has an unprotected control route beside the scenario's: the two are measured in
  *   turns in the same process, in --pairs=N pairs of short slices whose order flips each pair;
- *   added = the mean of (route − control) over every pair of every round, with a 95 % bootstrap
- *   interval (bench/stats.ts), and a target passes only when the whole interval does.
+ *   added = the mean of (route − control) over every pair of every round minus bare's, with a
+ *   95 % bootstrap interval (bench/stats.ts, bench/targets.ts), and a target passes only when
+ *   the whole interval does.
  * The server reports its own CPU time before and after each measured run.
  * Then: growth runs (apps in the store, scopes on the route, callers beyond `cache.max`), the
  * micro-benchmarks (bench/micro.ts) and the memory floods (bench/memory.ts), each in a child process.
@@ -31,15 +32,13 @@ import { openLoopClient, type OpenLoopClient, type OpenLoopResult } from './open
 import type { MemoryResults } from './memory.js'
 import type { MicroResults } from './micro.js'
 import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
-import { SCENARIOS, type GrowthConfig, type ScenarioName } from './scenarios.js'
+import { CONTROL_PATH, SCENARIOS, type GrowthConfig, type ScenarioName } from './scenarios.js'
 import type { ServerMessage } from './server.js'
 import { countInstructions, valgrindAvailable, type InstructionResults } from './instructions.js'
-import { renderReport, withHeadline, type GrowthRow, type Report } from './report.js'
-import { addedChart } from './svg.js'
-import { formatVerdicts, judge, type ScenarioResult } from './targets.js'
+import { judgeAndWrite, type GrowthRow, type Report } from './report.js'
+import { formatVerdicts, type ScenarioResult } from './targets.js'
 import { benchWebhooks } from './webhooks.js'
-import { mean, meanInterval, median } from './stats.js'
-import { CONTROL_PATH } from './scenarios.js'
+import { mean, median } from './stats.js'
 
 const args = process.argv.slice(2)
 const flag = (name: string): boolean => args.includes(`--${name}`)
@@ -398,7 +397,7 @@ async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate:
       rounds.get(name)!.push(result)
       const problems = problemsOf(result.scenario)
       log(`at ${rate} req/s ${r + 1}/${settings.rounds}  ${name.padEnd(20)} ${result.scenario.cpuUsPerReq.toFixed(1).padStart(6)} CPU µs/req  ` +
-        `control route ${result.control.cpuUsPerReq.toFixed(1)}  added ${mean(result.differences).toFixed(2)}  ` +
+        `control route ${result.control.cpuUsPerReq.toFixed(1)}  route − control ${mean(result.differences).toFixed(2)}  ` +
         `foreign ${result.scenario.foreignCores} cores${problems === '' ? '' : '  (' + problems + ')'}`)
     }
   }
@@ -417,7 +416,6 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<{ results: Record<s
     const list = closed.get(name)!
     const rateRounds = atRate.get(name)!
     const differences = rateRounds.flatMap((x) => x.differences).map((d) => round(d, 3))
-    const added = meanInterval(differences)
     const runs = [...list, ...rateRounds.map((x) => x.scenario)]
     out[name] = {
       rps: Math.round(median(list.map((m) => m.rps))),
@@ -427,9 +425,7 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<{ results: Record<s
       closedLoopCpuUsPerReq: round(median(list.map((m) => m.cpuUsPerReq)), 1),
       cpuUsPerReq: round(median(rateRounds.map((x) => x.scenario.cpuUsPerReq)), 1),
       controlCpuUsPerReq: round(median(rateRounds.map((x) => x.control.cpuUsPerReq)), 1),
-      addedCpuUs: round(added.value, 2),
-      addedLowUs: round(added.low, 2),
-      addedHighUs: round(added.high, 2),
+      addedCpuUs: NaN, // over bare: withAddedFigures, once every scenario is in
       differences,
       rate,
       sustained: rateRounds.every((x) => sustained(x.scenario) && sustained(x.control)),
@@ -602,23 +598,8 @@ async function main (): Promise<void> {
     instructions,
     targets: []
   }
-  results.targets = judge(results)
-
-  const outDir = quick || partial ? join(ROOT, 'bench', '.tmp') : join(ROOT, 'bench')
-  const outName = quick ? 'results.quick' : partial ? 'results.partial' : 'results'
-  mkdirSync(outDir, { recursive: true })
-  writeFileSync(join(outDir, `${outName}.json`), JSON.stringify(results, null, 2) + '\n')
-  const rows = Object.entries(ordered).flatMap(([name, s]) => 'skipped' in s || name === 'bare' ? [] : [{ name, addedCpuUs: s.addedCpuUs }])
+  const { written } = judgeAndWrite(results, quick ? 'quick' : partial ? 'partial' : 'full')
   const m = results.machine
-  writeFileSync(join(outDir, `${outName}.svg`),
-    addedChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${process.version}, ${settings.mode} run, ${results.date.slice(0, 10)}`))
-  const reportFile = quick || partial ? join(outDir, `${outName}.md`) : join(ROOT, 'bench', 'README.md')
-  writeFileSync(reportFile, renderReport(results, { json: `${outName}.json`, svg: `${outName}.svg` }))
-  // A whole default run also writes the README's headline table.
-  if (!quick && !partial) {
-    const readme = join(ROOT, 'README.md')
-    writeFileSync(readme, withHeadline(readFileSync(readme, 'utf8'), results))
-  }
 
   console.log(`\n${String(m.cpu)} (${String(m.cores)} cores, ${String(m.memoryGb)} GB), Node ${process.version}, ${settings.mode} run\n`)
   console.log(table(ordered))
@@ -635,7 +616,7 @@ async function main (): Promise<void> {
   }
   if (instructions !== undefined) printInstructions(instructions)
   console.log('\ntargets:\n' + formatVerdicts(results.targets))
-  console.log(`\nwritten: ${join(outDir, `${outName}.json`)}, ${reportFile} (${results.settings.durationSeconds} s)`)
+  console.log(`\nwritten: ${written.join(', ')} (${results.settings.durationSeconds} s)`)
 }
 
 (flag('instructions') ? instructionsOnly() : main()).catch((error: unknown) => {

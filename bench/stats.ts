@@ -22,8 +22,8 @@ export interface Interval {
 
 const RESAMPLES = 4000
 
-/** mulberry32: a small seeded generator (Math.random cannot be seeded). */
-function seeded (seed: number): () => number {
+/** mulberry32: a small seeded generator (Math.random cannot be seeded); the fuzz tests use it too. */
+export function seeded (seed: number): () => number {
   let state = seed >>> 0
   return () => {
     state = (state + 0x6d2b79f5) >>> 0
@@ -47,24 +47,30 @@ function percentiles (estimates: number[]): { low: number, high: number } {
   return { low: sorted[Math.floor(sorted.length * 0.025)], high: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.975))] }
 }
 
-/** The mean of `samples` and its 95 % bootstrap interval (NaN for none; a point for one). */
-export function meanInterval (samples: number[], seed = 1): Interval {
+/**
+ * mean(samples) − mean(offset) (no offset: 0) and its 95 % bootstrap interval, the two resampled
+ * independently (measured on different servers); NaN for no samples, a point for one.
+ */
+export function meanInterval (samples: number[], offset: number[] = [], seed = 1): Interval {
   if (samples.length === 0) return { value: NaN, low: NaN, high: NaN }
   const random = seeded(seed)
-  const estimates = Array.from({ length: RESAMPLES }, () => resampledMean(samples, random))
-  return { value: mean(samples), ...percentiles(estimates) }
+  const shift = (draw: () => number): number => (offset.length === 0 ? 0 : draw())
+  const estimates = Array.from({ length: RESAMPLES }, () => resampledMean(samples, random) - shift(() => resampledMean(offset, random)))
+  return { value: mean(samples) - shift(() => mean(offset)), ...percentiles(estimates) }
 }
 
 /**
- * mean(a) / mean(b) and its 95 % bootstrap interval, `a` and `b` resampled independently (two
- * servers measured apart). A denominator at or below zero has no meaningful ratio: NaN.
+ * (mean(a) − mean(offset)) / (mean(b) − mean(offset)) and its 95 % bootstrap interval: `a`, `b`
+ * and `offset` resampled independently, one draw of the offset serving both sides. A denominator
+ * at or below zero has no meaningful ratio: NaN.
  */
-export function ratioInterval (a: number[], b: number[], seed = 1): Interval {
+export function ratioInterval (a: number[], b: number[], offset: number[] = [], seed = 1): Interval {
   if (a.length === 0 || b.length === 0) return { value: NaN, low: NaN, high: NaN }
   const random = seeded(seed)
-  const ratio = (x: number, y: number): number => (y > 0 ? x / y : NaN)
-  const estimates = Array.from({ length: RESAMPLES }, () => ratio(resampledMean(a, random), resampledMean(b, random)))
-  return { value: ratio(mean(a), mean(b)), ...percentiles(estimates) }
+  const ratio = (x: number, y: number, z: number): number => (y - z > 0 ? (x - z) / (y - z) : NaN)
+  const offsetMean = (): number => (offset.length === 0 ? 0 : resampledMean(offset, random))
+  const estimates = Array.from({ length: RESAMPLES }, () => ratio(resampledMean(a, random), resampledMean(b, random), offsetMean()))
+  return { value: ratio(mean(a), mean(b), offset.length === 0 ? 0 : mean(offset)), ...percentiles(estimates) }
 }
 
 /**

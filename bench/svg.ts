@@ -1,6 +1,6 @@
 /**
  * The chart of a run (bench/results.svg): one horizontal bar per scenario, the server CPU it adds
- * per request over the control route of its own server in the same run, in µs; this plugin's
+ * per request over bare (bench/targets.ts addedInterval) in the same run, in µs; this plugin's
  * scenarios in blue, the peers in amber. Hand-written SVG: a dozen bars need no charting library.
  */
 export interface ChartRow {
@@ -28,7 +28,7 @@ export function addedChart (rows: ChartRow[], caption: string): string {
   const parts: string[] = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
     `<rect width="${width}" height="${height}" fill="#fff"/>`,
-    `<text x="${left}" y="20" font-size="14" font-weight="bold">Server CPU added per request over the control route (µs, same run)</text>`,
+    `<text x="${left}" y="20" font-size="14" font-weight="bold">Server CPU added per request over bare (µs, same run)</text>`,
     `<text x="${left}" y="36" fill="#555">${escape(caption)}</text>`
   ]
   const step = max > 200 ? 50 : max > 50 ? 20 : max > 20 ? 5 : 1

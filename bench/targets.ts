@@ -1,19 +1,21 @@
 /**
  * The benchmark's targets, judged within one run from a results object (bench/results.json).
- * The figure is the server CPU a scenario's route adds per request over the same server's
- * unprotected control route, both offered the same fixed rate in alternation (bench/run.ts):
- * the mean of the paired differences of every round, with its 95 % interval. A bar is passed
- * only when the whole interval is under it (bench/stats.ts atMost).
+ * Each server's route is measured against the same server's unprotected control route, at the
+ * same fixed rate in alternation (bench/run.ts), giving paired differences. What a scenario adds
+ * over `bare` is the mean of its differences minus the mean of bare's (the two routes of a server
+ * are not quite alike, and bare's pairs measure by how much), with its 95 % interval. A bar is
+ * passed only when the whole interval is under it (bench/stats.ts atMost).
  * Alone: `node --import tsx bench/targets.ts [bench/results.json]` prints the verdicts.
  */
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { JOBS } from './scenarios.js'
-import { atMost, meanInterval, ratioInterval, type Interval } from './stats.js'
+import { atMost, mean, meanInterval, ratioInterval, type Interval } from './stats.js'
 
 export interface RoundResult {
   rps: number
   cpuUsPerReq: number
+  /** This round's mean of route − control (not over bare), µs. */
   addedCpuUs: number | null
   [extra: string]: unknown
 }
@@ -24,7 +26,7 @@ export interface ScenarioResult {
   p99Ms: number
   cpuUsPerReq: number
   ratioToBare: number
-  /** Mean over every pair of slices of (the route's CPU per request − the control route's), µs. */
+  /** What the scenario adds over bare, µs (addedInterval; for bare itself: its route − its control). */
   addedCpuUs: number
   /** Every paired difference, all rounds, µs: what the intervals are taken from. */
   differences: number[]
@@ -52,9 +54,33 @@ export function measured (results: Judged, name: string): ScenarioResult | undef
   return entry === undefined || 'skipped' in entry ? undefined : entry
 }
 
-/** What a scenario adds over its control route, with the 95 % interval. */
-export function addedInterval (result: ScenarioResult): Interval {
-  return meanInterval(result.differences)
+/** bare's differences: what the design's two routes differ by with no auth at all (none when bare was not run). */
+function offsetOf (results: Judged, name: string): number[] {
+  const bare = name === 'bare' ? undefined : measured(results, 'bare')
+  return bare?.differences ?? []
+}
+
+/**
+ * What a scenario adds over bare, with its 95 % interval: the mean of its route − control
+ * differences minus the mean of bare's. For bare itself: its route − its control, the offset
+ * (and the resolution) of the method in this run.
+ */
+export function addedInterval (results: Judged, name: string): Interval {
+  const result = measured(results, name)
+  if (result === undefined) return { value: NaN, low: NaN, high: NaN }
+  return meanInterval(result.differences, offsetOf(results, name))
+}
+
+/** The results with every scenario's addedCpuUs (and its interval) taken over bare, as addedInterval. */
+export function withAddedFigures<T extends Judged> (results: T): T {
+  const round2 = (value: number): number => Math.round(value * 100) / 100
+  for (const name of Object.keys(results.scenarios)) {
+    const result = measured(results, name)
+    if (result === undefined) continue
+    const added = addedInterval(results, name)
+    Object.assign(result, { addedCpuUs: round2(added.value), addedLowUs: round2(added.low), addedHighUs: round2(added.high) })
+  }
+  return results
 }
 
 export const formatInterval = (interval: Interval, digits: number, unit = ''): string =>
@@ -68,8 +94,8 @@ export function addedRatio (results: Judged, ours: string, peers: string[]): { r
   const mine = measured(results, ours)
   const theirs = peers.map((name) => ({ name, result: measured(results, name) })).filter((p) => p.result !== undefined)
   if (mine === undefined || theirs.length === 0) return undefined
-  const best = theirs.reduce((a, b) => (a.result!.addedCpuUs <= b.result!.addedCpuUs ? a : b))
-  return { ratio: ratioInterval(mine.differences, best.result!.differences), peer: best.name }
+  const best = theirs.reduce((a, b) => (mean(a.result!.differences) <= mean(b.result!.differences) ? a : b))
+  return { ratio: ratioInterval(mine.differences, best.result!.differences, offsetOf(results, ours)), peer: best.name }
 }
 
 const pointVerdict = (pass: boolean): Verdict['verdict'] => (pass ? 'pass' : 'miss')
@@ -90,7 +116,7 @@ export function judge (results: Judged): Verdict[] {
   const cachedTarget = 'jwt-cached adds <= 1.5 us'
   if (cached === undefined) verdicts.push({ target: cachedTarget, value: 'not measured', verdict: 'not measured' })
   else {
-    const added = addedInterval(cached)
+    const added = addedInterval(results, 'jwt-cached')
     verdicts.push({ target: cachedTarget, value: formatInterval(added, 2, ' us'), verdict: atMost(added, 1.5) })
   }
   const edRatio = results.micro?.ed25519PathRatio

@@ -72,6 +72,29 @@ test('targets pass, miss or stay unresolved on the intervals, and a missing peer
   assert.match(missed.find((v) => v.target.startsWith('jwt-cached'))!.value, /^4\.\d\d us \(95 % interval [\d.]+ to [\d.]+\)$/)
 })
 
+test('figures are taken over bare: its route − control offset is subtracted from every scenario and from both sides of a ratio', async () => {
+  const { addedInterval, withAddedFigures } = await import('../bench/targets.js')
+  const results: Judged = {
+    scenarios: {
+      bare: scenario(around(-6, 1)),
+      'jwt-cached': scenario(around(-1, 1)),
+      'jwt-cold': scenario(around(24, 1)),
+      'fastify-jwt': scenario(around(54, 1))
+    }
+  }
+  const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / values.length
+  const cached = addedInterval(results, 'jwt-cached')
+  assert.ok(Math.abs(cached.value - (mean(around(-1, 1)) - mean(around(-6, 1)))) < 1e-9) // about 5, not -1
+  assert.ok(cached.low > 3 && cached.high < 7)
+  assert.equal(addedInterval(results, 'bare').value, mean(around(-6, 1))) // bare's own figure: the offset
+  const ratio = addedRatio(results, 'jwt-cold', ['fastify-jwt'])!.ratio.value
+  assert.ok(Math.abs(ratio - 0.5) < 0.01, `ratio ${ratio}`) // (24 + 6) / (54 + 6), not 24 / 54
+  withAddedFigures(results)
+  assert.equal((results.scenarios['jwt-cached'] as ScenarioResult).addedCpuUs, Math.round(cached.value * 100) / 100)
+  const verdict = judge(results).find((v) => v.target.startsWith('jwt-cached'))
+  assert.equal(verdict?.verdict, 'miss') // about 5 us over bare
+})
+
 test('the webhook receive-log targets: >= 0.8x the plain insert loop for single events and for batches; not measured without PostgreSQL', () => {
   const receiveVerdicts = (webhooks: Parameters<typeof judge>[0]['webhooks']) =>
     judge({ scenarios: {}, webhooks }).filter((v) => v.target.startsWith('webhook receive log')).map((v) => [v.value, v.verdict])

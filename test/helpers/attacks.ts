@@ -153,17 +153,8 @@ export function assert4xx (status: number, what: string): void {
 
 export type Random = () => number
 
-/** A small seeded PRNG (mulberry32), so that a fuzz run can be replayed from its seed. */
-export function seeded (seed: number): Random {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+/** A small seeded PRNG (mulberry32, the benchmark's), so that a fuzz run can be replayed from its seed. */
+export { seeded } from '../../bench/stats.js'
 
 export function pick<T> (random: Random, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]
