@@ -1,7 +1,7 @@
 /**
  * bench/README.md, written by `npm run bench` from the run's results: the method, the machine,
- * the headline (server CPU each scenario adds over its control route, next to the best peer for
- * the same job), the second view (throughput, latency), the targets, instruction counts, growth, memory
+ * the headline (server CPU each scenario adds over `bare`, next to the best peer for the same
+ * job), the second view (throughput, latency), the targets, instruction counts, growth, memory
  * and micro-benchmarks. Nothing in it is written by hand: a new run rewrites all of it.
  */
 import type { InstructionResults } from './instructions.js'
@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from './package.js'
 import { addedChart } from './svg.js'
-import { addedInterval, addedRatio, judge, measured, VERDICT_LABELS, withAddedFigures, type Judged, type ScenarioResult, type Verdict } from './targets.js'
+import { addedInterval, addedRatio, formatInterval, judge, measured, VERDICT_LABELS, withAddedFigures, type Judged, type ScenarioResult, type Verdict } from './targets.js'
 import type { Interval } from './stats.js'
 import type { WebhookBenchResults } from './webhooks.js'
 
@@ -107,9 +107,8 @@ bench/report.ts\` rewrites this page from it;
 \`node --import tsx bench/profile.ts <scenario>\` profiles one server.`
 
 const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
-/** `value (low–high)`: an estimate with its 95 % interval. */
-const withInterval = (interval: Interval, digits: number, unit = ''): string =>
-  `${fixed(interval.value, digits)}${unit} (${fixed(interval.low, digits)} to ${fixed(interval.high, digits)})`
+/** `value (low to high)`: an estimate with its 95 % interval, as in the tables. */
+const withInterval = (interval: Interval, digits: number, unit = ''): string => formatInterval(interval, digits, unit, '')
 
 export function headline (results: Report): string {
   const rows = ['| job | this plugin | adds µs/req (95 % interval) | best peer | peer adds µs/req | ratio |', '|---|---|---:|---|---:|---:|']
@@ -254,12 +253,15 @@ export function judgeAndWrite (results: Report, kind: 'full' | 'quick' | 'partia
   const outDir = kind === 'full' ? join(ROOT, 'bench') : join(ROOT, 'bench', '.tmp')
   const outName = kind === 'full' ? 'results' : `results.${kind}`
   mkdirSync(outDir, { recursive: true })
-  const written = [join(outDir, `${outName}.json`), join(outDir, `${outName}.svg`), kind === 'full' ? join(ROOT, 'bench', 'README.md') : join(outDir, `${outName}.md`)]
-  writeFileSync(written[0], JSON.stringify(results, null, 2) + '\n')
+  const json = join(outDir, `${outName}.json`)
+  const svg = join(outDir, `${outName}.svg`)
+  const page = kind === 'full' ? join(ROOT, 'bench', 'README.md') : join(outDir, `${outName}.md`)
+  writeFileSync(json, JSON.stringify(results, null, 2) + '\n')
   const rows = Object.entries(results.scenarios).flatMap(([name, s]) => 'skipped' in s || name === 'bare' ? [] : [{ name, addedCpuUs: s.addedCpuUs }])
   const m = results.machine
-  writeFileSync(written[1], addedChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${results.node}, ${results.settings.mode} run, ${results.date.slice(0, 10)}`))
-  writeFileSync(written[2], renderReport(results, { json: `${outName}.json`, svg: `${outName}.svg` }))
+  writeFileSync(svg, addedChart(rows, `${String(m.cpu)}, ${String(m.cores)} cores, Node ${results.node}, ${results.settings.mode} run, ${results.date.slice(0, 10)}`))
+  writeFileSync(page, renderReport(results, { json: `${outName}.json`, svg: `${outName}.svg` }))
+  const written = [json, svg, page]
   if (kind === 'full') {
     const readme = join(ROOT, 'README.md')
     writeFileSync(readme, withHeadline(readFileSync(readme, 'utf8'), results))

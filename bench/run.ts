@@ -19,7 +19,7 @@
  * Writes bench/results.json and bench/results.svg; a quick run writes bench/.tmp/results.quick.json,
  * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
  * of a whole default run).
- * Options: --quick, --rounds=N, --seconds=N, --rate=N, --pairs=N, --only=a,b, --no-growth, --no-micro, --no-memory, --no-webhooks,
+ * Options: --quick, --rounds=N, --seconds=N, --rate=N, --cpu-seconds=N, --pairs=N, --only=a,b, --no-growth, --no-micro, --no-memory, --no-webhooks,
  * --no-instructions; --instructions alone counts instructions per call of the scope hook only.
  */
 import { fork, type ChildProcess } from 'node:child_process'
@@ -231,23 +231,25 @@ interface Alternated {
  * `pairs` pairs of slices (each `seconds / pairs` long) whose order flips from pair to pair, so
  * that a drift of the machine, or a cost of being first after the other route, hits both alike.
  * One process serves both: what differs between the two is the scheme alone, not the process
- * (its JIT, its heap, its core). `poolFor(k)` gives the route's requests of pair k.
+ * (its JIT, its heap, its core). `poolFor()` gives the route's requests of one slice.
  */
-async function alternate (at: Target, poolFor: (k: number) => Pool, rate: number, seconds: number, pairs: number): Promise<Alternated> {
+async function alternate (at: Target, poolFor: () => Pool, rate: number, seconds: number, pairs: number): Promise<Alternated> {
   const length = seconds / pairs
   const controlPool = makePool('bare', at.server.port, 1)
+  const routeSlice = async (): Promise<AtRate> => await slice(at, poolFor(), rate, length, '/')
+  const controlSlice = async (): Promise<AtRate> => await slice(at, controlPool, rate, length, CONTROL_PATH)
   const routeSlices: AtRate[] = []
   const controlSlices: AtRate[] = []
-  const differences: number[] = []
   for (let k = 0; k < pairs; k++) {
-    const routeFirst = k % 2 === 1
-    const first = routeFirst ? await slice(at, poolFor(k), rate, length, '/') : await slice(at, controlPool, rate, length, CONTROL_PATH)
-    const second = routeFirst ? await slice(at, controlPool, rate, length, CONTROL_PATH) : await slice(at, poolFor(k), rate, length, '/')
-    const [route, control] = routeFirst ? [first, second] : [second, first]
-    routeSlices.push(route)
-    controlSlices.push(control)
-    differences.push(route.cpuUsPerReq - control.cpuUsPerReq)
+    if (k % 2 === 1) {
+      routeSlices.push(await routeSlice())
+      controlSlices.push(await controlSlice())
+    } else {
+      controlSlices.push(await controlSlice())
+      routeSlices.push(await routeSlice())
+    }
   }
+  const differences = routeSlices.map((route, k) => route.cpuUsPerReq - controlSlices[k].cpuUsPerReq)
   const scenario = combine(routeSlices)
   if (!sustained(scenario)) log(`  (the server did not keep up with ${rate} req/s: ${Math.round(scenario.rps)} answered per second, ${scenario.late} late)`)
   return { scenario, control: combine(controlSlices), differences }
@@ -366,11 +368,11 @@ async function warmBoth (at: Target, routePool: () => Pool, settlePool: Pool, ra
 }
 
 /** A server started, warmed up (`warm`) and measured in alternation with its control route, then closed. */
-async function againstControl (start: () => Promise<Server>, warm: (at: Target) => Promise<void>, poolFor: (port: number, k: number) => Pool, rate: number, seconds: number, pairs: number): Promise<Alternated> {
+async function againstControl (start: () => Promise<Server>, warm: (at: Target) => Promise<void>, poolFor: (port: number) => Pool, rate: number, seconds: number, pairs: number): Promise<Alternated> {
   const at = await target(await start())
   try {
     await warm(at)
-    return await alternate(at, (k) => poolFor(at.server.port, k), rate, seconds, pairs)
+    return await alternate(at, () => poolFor(at.server.port), rate, seconds, pairs)
   } finally {
     at.client.close()
     await at.server.close()
@@ -380,7 +382,7 @@ async function againstControl (start: () => Promise<Server>, warm: (at: Target) 
 /**
  * The headline view, server CPU per request: every scenario at the SAME offered rate (open loop),
  * in rounds of rotating order, each on a fresh server measured against its own control route
- * (`bare` too: its two routes are the same, so its figure shows what the method resolves).
+ * (`bare` too: its route − control is the offset that every figure is taken over, targets.ts).
  */
 async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate: Map<ScenarioName, number>): Promise<Map<ScenarioName, Alternated[]>> {
   const rounds = new Map<ScenarioName, Alternated[]>(scenarios.map((name) => [name, []]))

@@ -47,6 +47,10 @@ function percentiles (estimates: number[]): { low: number, high: number } {
   return { low: sorted[Math.floor(sorted.length * 0.025)], high: sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.975))] }
 }
 
+/** An offset not given is 0. */
+const offsetMean = (offset: number[]): number => (offset.length === 0 ? 0 : mean(offset))
+const resampledOffset = (offset: number[], random: () => number): number => (offset.length === 0 ? 0 : resampledMean(offset, random))
+
 /**
  * mean(samples) − mean(offset) (no offset: 0) and its 95 % bootstrap interval, the two resampled
  * independently (measured on different servers); NaN for no samples, a point for one.
@@ -54,9 +58,8 @@ function percentiles (estimates: number[]): { low: number, high: number } {
 export function meanInterval (samples: number[], offset: number[] = [], seed = 1): Interval {
   if (samples.length === 0) return { value: NaN, low: NaN, high: NaN }
   const random = seeded(seed)
-  const shift = (draw: () => number): number => (offset.length === 0 ? 0 : draw())
-  const estimates = Array.from({ length: RESAMPLES }, () => resampledMean(samples, random) - shift(() => resampledMean(offset, random)))
-  return { value: mean(samples) - shift(() => mean(offset)), ...percentiles(estimates) }
+  const estimates = Array.from({ length: RESAMPLES }, () => resampledMean(samples, random) - resampledOffset(offset, random))
+  return { value: mean(samples) - offsetMean(offset), ...percentiles(estimates) }
 }
 
 /**
@@ -68,9 +71,8 @@ export function ratioInterval (a: number[], b: number[], offset: number[] = [], 
   if (a.length === 0 || b.length === 0) return { value: NaN, low: NaN, high: NaN }
   const random = seeded(seed)
   const ratio = (x: number, y: number, z: number): number => (y - z > 0 ? (x - z) / (y - z) : NaN)
-  const offsetMean = (): number => (offset.length === 0 ? 0 : resampledMean(offset, random))
-  const estimates = Array.from({ length: RESAMPLES }, () => ratio(resampledMean(a, random), resampledMean(b, random), offsetMean()))
-  return { value: ratio(mean(a), mean(b), offset.length === 0 ? 0 : mean(offset)), ...percentiles(estimates) }
+  const estimates = Array.from({ length: RESAMPLES }, () => ratio(resampledMean(a, random), resampledMean(b, random), resampledOffset(offset, random)))
+  return { value: ratio(mean(a), mean(b), offsetMean(offset)), ...percentiles(estimates) }
 }
 
 /**

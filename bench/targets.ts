@@ -83,8 +83,11 @@ export function withAddedFigures<T extends Judged> (results: T): T {
   return results
 }
 
-export const formatInterval = (interval: Interval, digits: number, unit = ''): string =>
-  `${interval.value.toFixed(digits)}${unit} (95 % interval ${interval.low.toFixed(digits)} to ${interval.high.toFixed(digits)})`
+/** `value unit (label low to high)`; a figure that could not be taken shows as n/a. */
+export function formatInterval (interval: Interval, digits: number, unit = '', label = '95 % interval '): string {
+  const fixed = (value: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
+  return `${fixed(interval.value)}${unit} (${label}${fixed(interval.low)} to ${fixed(interval.high)})`
+}
 
 /**
  * What `ours` adds as a fraction of what the best (cheapest on average) of `peers` adds: the
