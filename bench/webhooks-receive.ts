@@ -3,9 +3,11 @@
  * (parse and check the body, then ONE multi-row INSERT ... ON CONFLICT in autocommit: the row is
  * its own job, there is no job to insert), without HTTP, against a plain `INSERT ... ON CONFLICT`
  * per event on the same pool at the same concurrency (what a receiver that forgets its events
- * could do). Single events, and batches of 100 (the baseline inserts the 100 one by one). Each
- * side writes into its own fresh schema (same tables, same indexes); the rounds alternate and
- * the median is kept.
+ * could do, written as such code usually is: an unnamed query), and against the same loop with a
+ * named prepared statement (the log's own writes are prepared by default: PostgresStore's
+ * `preparedStatements`). Single events, and batches of 100 (the baseline inserts the 100 one by
+ * one). Each side writes into its own fresh schema (same tables, same indexes); the rounds
+ * alternate and the median is kept.
  *
  *   node --import tsx bench/webhooks-receive.ts [--events 2000] [--concurrency 8] [--rounds 3]
  */
@@ -32,6 +34,10 @@ export interface ReceiveFigures {
   baselinePerSecond: number
   /** eventsPerSecond / baselinePerSecond. */
   ratio: number
+  /** The plain loop with a named prepared statement (as the log's writes by default). */
+  preparedBaselinePerSecond?: number
+  /** eventsPerSecond / preparedBaselinePerSecond: the log's cost on the same footing. */
+  ratioToPrepared?: number
 }
 
 export interface BenchReceiveResult {
@@ -81,30 +87,44 @@ export async function benchReceive (options: BenchReceiveOptions = {}): Promise<
     const baselineSql = `INSERT INTO "${plain.schema}".webhook_log AS w (app, user_id, external_id, type, data) VALUES ($1, $2, $3, $4, $5)
       ON CONFLICT (app, (coalesce(user_id, '')), external_id, type) WHERE external_id IS NOT NULL DO UPDATE SET data = EXCLUDED.data`
 
-    const measure = async (batch: number, round: number): Promise<{ ours: number, plain: number }> => {
+    const measure = async (batch: number, round: number): Promise<{ ours: number, plain: number, prepared: number }> => {
       const requests = Math.max(1, Math.floor(events / batch))
       const tag = `${batch}.${round}`
       const ourBodies = bodies(batch, requests, tag)
-      const plainBodies = bodies(batch, requests, tag)
       const ourSeconds = await timed(requests, concurrency, async (index) => {
         await log.record(APP, null, dedupeEvents(parseEvents(ourBodies[index], 100)))
       })
-      const plainSeconds = await timed(requests, concurrency, async (index) => {
-        const body = plainBodies[index]
-        for (const event of (Array.isArray(body) ? body : [body]) as Array<{ id: number, type: string, data: unknown }>) {
-          await pool.query(baselineSql, [APP, null, String(event.id), event.type, JSON.stringify(event.data)])
-        }
-      })
-      return { ours: requests * batch / ourSeconds, plain: requests * batch / plainSeconds }
+      // The plain loop as it is usually written (an unnamed query), then with a named prepared
+      // statement, as the log's own writes are by default (new types: new rows, no conflicts).
+      const plainLoop = async (name: string | undefined, bodyTag: string): Promise<number> => {
+        const plainBodies = bodies(batch, requests, bodyTag)
+        const seconds = await timed(requests, concurrency, async (index) => {
+          const body = plainBodies[index]
+          for (const event of (Array.isArray(body) ? body : [body]) as Array<{ id: number, type: string, data: unknown }>) {
+            await pool.query({ name, text: baselineSql, values: [APP, null, String(event.id), event.type, JSON.stringify(event.data)] })
+          }
+        })
+        return requests * batch / seconds
+      }
+      const plain = await plainLoop(undefined, tag)
+      const prepared = await plainLoop(`bench_plain_${suffix}`, `${tag}.prepared`)
+      return { ours: requests * batch / ourSeconds, plain, prepared }
     }
 
     const figures = async (batch: number): Promise<ReceiveFigures> => {
       await measure(batch, -1) // warm-up: connections, plans
-      const results: Array<{ ours: number, plain: number }> = []
+      const results: Array<{ ours: number, plain: number, prepared: number }> = []
       for (let round = 0; round < rounds; round++) results.push(await measure(batch, round))
       const eventsPerSecond = median(results.map((result) => result.ours))
       const baselinePerSecond = median(results.map((result) => result.plain))
-      return { eventsPerSecond: Math.round(eventsPerSecond), baselinePerSecond: Math.round(baselinePerSecond), ratio: Number((eventsPerSecond / baselinePerSecond).toFixed(3)) }
+      const preparedPerSecond = median(results.map((result) => result.prepared))
+      return {
+        eventsPerSecond: Math.round(eventsPerSecond),
+        baselinePerSecond: Math.round(baselinePerSecond),
+        ratio: Number((eventsPerSecond / baselinePerSecond).toFixed(3)),
+        preparedBaselinePerSecond: Math.round(preparedPerSecond),
+        ratioToPrepared: Number((eventsPerSecond / preparedPerSecond).toFixed(3))
+      }
     }
 
     const single = await figures(1)
@@ -124,7 +144,8 @@ function argument (name: string): number | undefined {
 if (require.main === module) {
   benchReceive({ events: argument('events'), concurrency: argument('concurrency'), rounds: argument('rounds') }).then((result) => {
     const line = (name: string, figures: ReceiveFigures): string =>
-      `${name.padEnd(9)} ${String(figures.eventsPerSecond).padStart(7)} events/s into PostgresReceiveLog, ${String(figures.baselinePerSecond).padStart(7)} events/s plain INSERT ... ON CONFLICT loop: ratio ${figures.ratio.toFixed(2)} (target >= 0.8)`
+      `${name.padEnd(9)} ${String(figures.eventsPerSecond).padStart(7)} events/s into PostgresReceiveLog, ${String(figures.baselinePerSecond).padStart(7)} events/s plain INSERT ... ON CONFLICT loop: ratio ${figures.ratio.toFixed(2)} (target >= 0.8); ` +
+      `${String(figures.preparedBaselinePerSecond)} events/s with a prepared statement: ratio ${figures.ratioToPrepared?.toFixed(2) ?? 'n/a'}`
     console.log(`webhooks-receive (${result.settings.events} events per round, concurrency ${result.settings.concurrency}, median of ${result.settings.rounds})`)
     console.log(line('single', result.single))
     console.log(line('batch100', result.batch100))

@@ -8,6 +8,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { FastifyInstance } from 'fastify'
+import type { Pool, QueryConfig } from 'pg'
 import { PostgresStore } from '../plugin/stores/postgres-store.js'
 import type { AppRecord } from '../plugin/index.js'
 import { PostgresReceiveLog } from '../plugin/webhooks/receive/postgres-log.js'
@@ -160,18 +161,73 @@ describe('webhook receiver on PostgreSQL', { skip }, () => {
   })
 })
 
+/** `pool`, with every query it runs handed to `seen` (as a config: text, and name when prepared). */
+function recordingPool (pool: Pool, seen: (query: QueryConfig) => void): Pool {
+  return new Proxy(pool, {
+    get (target, property) {
+      if (property === 'query') {
+        return async (query: string | QueryConfig, values?: unknown[]) => {
+          seen(typeof query === 'string' ? { text: query } : query)
+          return await target.query(query, values)
+        }
+      }
+      const value = Reflect.get(target, property)
+      return typeof value === 'function' ? value.bind(target) : value
+    }
+  })
+}
+
+describe('webhook receiver on PostgreSQL: prepared statements', { skip }, () => {
+  test('the log\'s writes are named prepared statements, one name per statement text: logs of two schemas share a pool', async () => {
+    const store = await freshStore()
+    const other = await freshStore()
+    const names: Array<string | undefined> = []
+    const pool = recordingPool(store.pool, (query) => names.push(query.name))
+    const logs = [new PostgresReceiveLog({ pool, schema: store.schema }), new PostgresReceiveLog({ pool, schema: other.schema })]
+    const batch = [{ externalId: 'a', type: 'many', data: 1 }, { externalId: 'b', type: 'many', data: 2 }]
+    for (let round = 1; round <= 2; round++) {
+      for (const log of logs) {
+        assert.equal(await log.record('peer', null, [{ externalId: String(round), type: 'one', data: { round } }]), 1)
+        assert.equal(await log.record('peer', null, batch.map((event) => ({ ...event, data: round }))), 2)
+      }
+    }
+    // [one, batch] for the first schema, then for the second, twice over.
+    assert.equal(names.length, 8)
+    assert.ok(names.every((name) => /^linked_services_[0-9a-f]{24}$/.test(name ?? '')), names.join(', '))
+    assert.deepEqual(names.slice(4), names.slice(0, 4), 'the same statement keeps its name')
+    assert.equal(new Set(names).size, 4, 'one name per statement and schema')
+    assert.equal(await rowCount(store), 4)
+    assert.equal(await rowCount(other), 4)
+  })
+
+  test('PostgresStore preparedStatements: false (a pooler that cannot keep them): unnamed writes, and the receiver still stores its events', async () => {
+    assert.throws(() => new PostgresStore({ connectionString: DATABASE_URL, preparedStatements: 'no' as unknown as boolean }), (error: Error & { code?: string }) =>
+      error.code === 'FST_LINKED_SERVICES_INVALID_OPTION' && /preparedStatements/.test(error.message))
+    const schema = uniqueSchema('whr')
+    schemas.push(schema)
+    const store = new PostgresStore({ connectionString: DATABASE_URL, schema, preparedStatements: false })
+    closers.push(async () => await store.close())
+    await store.migrate()
+    assert.equal(store.preparedStatements, false)
+    const names: Array<string | undefined> = []
+    const log = new PostgresReceiveLog({ pool: recordingPool(store.pool, (query) => names.push(query.name)), schema, preparedStatements: store.preparedStatements })
+    assert.equal(await log.record('peer', null, [{ externalId: '1', type: 'one', data: {} }]), 1)
+    assert.deepEqual(names, [undefined])
+    const peer = callerApp('peer')
+    await store.admin.createApp(peer)
+    const app = await receiver(store)
+    closers.push(async () => await app.close())
+    const response = await post(app, peer, { id: 2, type: 'seen', data: { v: 2 } })
+    assert.equal(response.statusCode, 204)
+    assert.equal(await rowCount(store, 'external_id = $1', ['2']), 1)
+  })
+})
+
 describe('webhook receiver on PostgreSQL: failures', { skip }, () => {
   test('a request is ONE statement in autocommit: no BEGIN, no job insert, whatever the batch size', async () => {
     const store = await freshStore()
     const statements: string[] = []
-    // The store's pool, with every query it runs written down.
-    const counted = new Proxy(store.pool, {
-      get (target, property) {
-        if (property === 'query') return async (text: string, values?: unknown[]) => { statements.push(text); return await target.query(text, values) }
-        const value = Reflect.get(target, property)
-        return typeof value === 'function' ? value.bind(target) : value
-      }
-    })
+    const counted = recordingPool(store.pool, (query) => statements.push(query.text))
     const log = new PostgresReceiveLog({ pool: counted, schema: store.schema })
     assert.equal(await log.record('peer', null, [{ externalId: '1', type: 'one', data: { n: 1 } }]), 1)
     assert.equal(statements.length, 1)

@@ -166,6 +166,11 @@ export const postgresStoreOptions: OptionSet = {
     connectionTimeout: integer(1, 600_000, 2000, 'How long opening a connection may take.', 'ms'),
     listenConnection: { type: 'object', description: 'Connection settings of the LISTEN connection. Default: those of the pool.' },
     listenReconnectDelay: integer(1, 600_000, 100, 'First delay before the LISTEN connection is reopened, doubling up to 5 s.', 'ms'),
-    listenPingInterval: integer(0, 3_600_000, 5000, 'How often the LISTEN connection is checked with a query; 0: never.', 'ms')
+    listenPingInterval: integer(0, 3_600_000, 5000, 'How often the LISTEN connection is checked with a query; 0: never.', 'ms'),
+    preparedStatements: {
+      type: 'boolean',
+      default: true,
+      description: 'Whether the hot writes (the webhook receive log) use named prepared statements; `false` behind a pooler that cannot keep them (PgBouncer in transaction mode before 1.21).'
+    }
   })
 }

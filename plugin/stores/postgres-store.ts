@@ -55,6 +55,12 @@ export interface PostgresStoreOptions {
   listenReconnectDelay?: number
   /** How often the LISTEN connection is checked with a query, in ms; 0: never. Default 5000. */
   listenPingInterval?: number
+  /**
+   * Whether the hot writes (the webhook receive log) use named prepared statements, parsed and
+   * planned once per connection. Default true; `false` behind a pooler that cannot keep them
+   * (PgBouncer in transaction mode before 1.21).
+   */
+  preparedStatements?: boolean
   /** @deprecated the old name of `maxConnections` (until 1.0). */
   poolSize?: number
   /** @deprecated the old name of `connectionTimeout` (until 1.0). */
@@ -66,7 +72,7 @@ export interface PostgresStoreOptions {
 }
 
 type ValidPostgresStoreOptions = Pick<PostgresStoreOptions, 'connectionString' | 'pool' | 'notifyChannel' | 'listenConnection'> &
-  Required<Pick<PostgresStoreOptions, 'schema' | 'maxConnections' | 'connectionTimeout' | 'listenReconnectDelay' | 'listenPingInterval'>>
+  Required<Pick<PostgresStoreOptions, 'schema' | 'maxConnections' | 'connectionTimeout' | 'listenReconnectDelay' | 'listenPingInterval' | 'preparedStatements'>>
 
 export type { AppChanges } from './postgres/rows.js'
 
@@ -82,6 +88,8 @@ export class PostgresStore implements LinkedServicesStore {
   readonly schema: string
   readonly notifyChannel: string
   readonly pool: Pool
+  /** Whether hot writes may use named prepared statements (option `preparedStatements`). */
+  readonly preparedStatements: boolean
   readonly #ownsPool: boolean
   readonly #sql: Sql
   readonly #listeners = new Set<Listener>()
@@ -98,6 +106,7 @@ export class PostgresStore implements LinkedServicesStore {
   constructor (given: PostgresStoreOptions = {}) {
     const options = this.#options = validateOptions<ValidPostgresStoreOptions>(postgresStoreOptions, given)
     this.schema = options.schema
+    this.preparedStatements = options.preparedStatements
     this.notifyChannel = options.notifyChannel ?? `${this.schema.slice(0, 55)}_changes`
     if (options.pool !== undefined) {
       this.pool = options.pool

@@ -18,6 +18,8 @@ import type { LinkedWebhooksBackend } from './backend.js'
 export interface PostgresLike {
   pool: Pool
   schema: string
+  /** PostgresStore's option of that name (absent: true). */
+  preparedStatements?: boolean
 }
 
 /** Whether `store` is a PostgresStore (by shape: a second copy of the package counts too). */
@@ -38,7 +40,9 @@ export function createPostgresBackend (store: PostgresLike, options: PostgresBac
   const { receive, ...pgBoss } = options
   const jobs = new PgBossJobs({ ...pgBoss, pool: store.pool, schema: store.schema })
   const receiveJobs = new PostgresLogQueue({ ...receive, pool: store.pool, schema: store.schema, onError: options.onError })
-  const received = new PostgresReceiveLog({ pool: store.pool, schema: store.schema, wake: () => receiveJobs.wake(RECEIVE_QUEUE) })
+  const received = new PostgresReceiveLog({
+    pool: store.pool, schema: store.schema, preparedStatements: store.preparedStatements, wake: () => receiveJobs.wake(RECEIVE_QUEUE)
+  })
   const outbox = new PostgresOutbox({ pool: store.pool, schema: store.schema, jobs })
   return {
     kind: 'postgres',

@@ -5,7 +5,8 @@
  * `INSERT ... ON CONFLICT DO UPDATE`, in autocommit (a single statement is atomic: all the
  * request's events or none), and every other write is one UPDATE.
  */
-import type { Pool } from 'pg'
+import { createHash } from 'node:crypto'
+import type { Pool, QueryConfig } from 'pg'
 import type { ReceivedStatus, ReceivedWebhook, WebhookListFilter, WebhookPurgeFilter } from '../types.js'
 import type { IncomingEvent } from './events.js'
 import { buildReceiveSql, type ReceiveSql } from './postgres-sql.js'
@@ -17,6 +18,8 @@ export interface PostgresReceiveLogOptions {
   schema: string
   /** Told that rows are due now (written and committed here): the local worker looks at once. */
   wake?: () => void
+  /** Whether the writes of `record` are named prepared statements (PostgresStore's option). Default true. */
+  preparedStatements?: boolean
 }
 
 interface ReceivedRow {
@@ -33,6 +36,16 @@ interface ReceivedRow {
   updated_at: Date
   next_attempt_at: Date | null
   version?: string
+}
+
+/**
+ * A query of `text`, named after a hash of its text when `prepared` (pg prepares a named statement
+ * once per connection; two texts never share a name, so stores of two schemas share a pool).
+ */
+function statement (text: string, prepared: boolean): (values: unknown[]) => QueryConfig {
+  if (!prepared) return (values) => ({ text, values })
+  const name = `linked_services_${createHash('sha256').update(text).digest('hex').slice(0, 24)}`
+  return (values) => ({ name, text, values })
 }
 
 function fromRow (row: ReceivedRow): ReceivedWebhook {
@@ -58,12 +71,18 @@ export class PostgresReceiveLog implements ReceiveLog {
   readonly schema: string
   readonly sql: ReceiveSql
   readonly #wake: () => void
+  /** The statements of `record`, named when prepared statements are on: parsed and planned once per connection, not per event. */
+  readonly #recordOne: (values: unknown[]) => QueryConfig
+  readonly #record: (values: unknown[]) => QueryConfig
 
   constructor (options: PostgresReceiveLogOptions) {
     this.pool = options.pool
     this.schema = options.schema
     this.#wake = options.wake ?? (() => {})
     this.sql = buildReceiveSql(options.schema)
+    const prepared = options.preparedStatements ?? true
+    this.#recordOne = statement(this.sql.recordOne, prepared)
+    this.#record = statement(this.sql.record, prepared)
   }
 
   async record (app: string, userId: string | null, events: readonly IncomingEvent[]): Promise<number> {
@@ -71,13 +90,13 @@ export class PostgresReceiveLog implements ReceiveLog {
     // New rows and rows whose data changed come back: pending, due now.
     const [first] = events
     const { rows } = events.length === 1
-      ? await this.pool.query<{ id: string }>(this.sql.recordOne, [app, userId, first.externalId, first.type, JSON.stringify(first.data)])
-      : await this.pool.query<{ id: string }>(this.sql.record, [
+      ? await this.pool.query<{ id: string }>(this.#recordOne([app, userId, first.externalId, first.type, JSON.stringify(first.data)]))
+      : await this.pool.query<{ id: string }>(this.#record([
         app, userId,
         events.map((event) => event.externalId),
         events.map((event) => event.type),
         events.map((event) => JSON.stringify(event.data))
-      ])
+      ]))
     if (rows.length > 0) this.#wake()
     return rows.length
   }
