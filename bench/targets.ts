@@ -30,6 +30,10 @@ export interface ScenarioResult {
   addedCpuUs: number
   /** Every paired difference, all rounds, µs: what the intervals are taken from. */
   differences: number[]
+  /** The rate (req/s) of `differences`. */
+  rate?: number
+  /** The differences at each rate the scenario was measured at, `rate`'s included (bare's: the offsets of the figures taken there). */
+  byRate?: Record<string, number[]>
   rounds: RoundResult[]
   [extra: string]: unknown
 }
@@ -54,21 +58,36 @@ export function measured (results: Judged, name: string): ScenarioResult | undef
   return entry === undefined || 'skipped' in entry ? undefined : entry
 }
 
-/** bare's differences: what the design's two routes differ by with no auth at all (none when bare was not run). */
-function offsetOf (results: Judged, name: string): number[] {
-  const bare = name === 'bare' ? undefined : measured(results, 'bare')
-  return bare?.differences ?? []
+/** A scenario's differences at `rate` (none when it was not measured there); at its own rate when none is given. */
+function differencesAt (result: ScenarioResult, rate?: number): number[] {
+  if (rate === undefined || rate === result.rate) return result.differences
+  return result.byRate?.[String(rate)] ?? []
 }
 
 /**
- * What a scenario adds over bare, with its 95 % interval: the mean of its route − control
- * differences minus the mean of bare's. For bare itself: its route − its control, the offset
- * (and the resolution) of the method in this run.
+ * bare's differences at a rate: what the design's two routes differ by there with no auth at all
+ * (none when bare was not run). Results written before rates had groups: bare's only ones.
  */
-export function addedInterval (results: Judged, name: string): Interval {
+function offsetAt (results: Judged, rate: number | undefined): number[] {
+  const bare = measured(results, 'bare')
+  if (bare === undefined) return []
+  return rate === undefined ? bare.differences : bare.byRate?.[String(rate)] ?? bare.differences
+}
+
+/** The rate a figure is taken at: the one asked for, else the scenario's own. */
+const rateFor = (result: ScenarioResult, rate?: number): number | undefined => rate ?? result.rate
+
+/**
+ * What a scenario adds over bare, with its 95 % interval: the mean of its route − control
+ * differences minus the mean of bare's at the same rate (the scenario's own, unless `rate` is
+ * given). For bare itself: its route − its control, the offset (and the resolution) of the
+ * method in this run.
+ */
+export function addedInterval (results: Judged, name: string, rate?: number): Interval {
   const result = measured(results, name)
   if (result === undefined) return { value: NaN, low: NaN, high: NaN }
-  return meanInterval(result.differences, offsetOf(results, name))
+  const samples = differencesAt(result, rate)
+  return meanInterval(samples, name === 'bare' ? [] : offsetAt(results, rateFor(result, rate)))
 }
 
 /** The results with every scenario's addedCpuUs (and its interval) taken over bare, as addedInterval. */
@@ -91,14 +110,22 @@ export function formatInterval (interval: Interval, digits: number, unit = '', l
 
 /**
  * What `ours` adds as a fraction of what the best (cheapest on average) of `peers` adds: the
- * ratio of the means, with its 95 % interval; with the best peer's name.
+ * ratio of the means, with its 95 % interval; with the best peer's name. At `ours`' own rate
+ * unless `rate` is given (peers not measured there do not count).
  */
-export function addedRatio (results: Judged, ours: string, peers: string[]): { ratio: Interval, peer: string } | undefined {
+export function addedRatio (results: Judged, ours: string, peers: string[], rate?: number): { ratio: Interval, peer: string } | undefined {
   const mine = measured(results, ours)
-  const theirs = peers.map((name) => ({ name, result: measured(results, name) })).filter((p) => p.result !== undefined)
-  if (mine === undefined || theirs.length === 0) return undefined
-  const best = theirs.reduce((a, b) => (mean(a.result!.differences) <= mean(b.result!.differences) ? a : b))
-  return { ratio: ratioInterval(mine.differences, best.result!.differences, offsetOf(results, ours)), peer: best.name }
+  if (mine === undefined) return undefined
+  const at = rateFor(mine, rate)
+  const theirs = peers.flatMap((name) => {
+    const result = measured(results, name)
+    const samples = result === undefined ? [] : differencesAt(result, at)
+    return samples.length === 0 ? [] : [{ name, samples }]
+  })
+  const samples = differencesAt(mine, at)
+  if (samples.length === 0 || theirs.length === 0) return undefined
+  const best = theirs.reduce((a, b) => (mean(a.samples) <= mean(b.samples) ? a : b))
+  return { ratio: ratioInterval(samples, best.samples, offsetAt(results, at)), peer: best.name }
 }
 
 const pointVerdict = (pass: boolean): Verdict['verdict'] => (pass ? 'pass' : 'miss')

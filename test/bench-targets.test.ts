@@ -95,6 +95,38 @@ test('figures are taken over bare: its route − control offset is subtracted fr
   assert.equal(verdict?.verdict, 'miss') // about 5 us over bare
 })
 
+test('a scenario measured at a rate of its own is taken over bare at that rate, not at the others\' rate', async () => {
+  const { addedInterval } = await import('../bench/targets.js')
+  const mean = (values: number[]): number => values.reduce((sum, v) => sum + v, 0) / values.length
+  const bare = { ...scenario(around(-1, 1)), rate: 8000, byRate: { 8000: around(-1, 1), 1300: around(4, 1) } }
+  const results: Judged = {
+    scenarios: {
+      bare,
+      'jwt-cold': { ...scenario(around(9, 1)), rate: 8000, byRate: { 8000: around(9, 1), 1300: around(24, 1) } },
+      'fastify-jwt': { ...scenario(around(19, 1)), rate: 8000, byRate: { 8000: around(19, 1), 1300: around(29, 1) } },
+      'jose-hs256': { ...scenario(around(12, 1)), rate: 8000 }, // not measured at 1300
+      'signature-ed25519': { ...scenario(around(204, 1)), rate: 1300 },
+      // Written before rates had groups: no rate, bare's own differences.
+      'jwt-cached': scenario(around(0, 1))
+    }
+  }
+  const over = (samples: number[], offset: number[]): number => mean(samples) - mean(offset)
+  const near = (a: number, b: number): boolean => Math.abs(a - b) < 1e-9
+  assert.ok(near(addedInterval(results, 'jwt-cold').value, over(around(9, 1), around(-1, 1))))
+  assert.ok(near(addedInterval(results, 'jwt-cold', 1300).value, over(around(24, 1), around(4, 1))))
+  assert.ok(near(addedInterval(results, 'signature-ed25519').value, over(around(204, 1), around(4, 1))))
+  assert.ok(near(addedInterval(results, 'jwt-cached').value, over(around(0, 1), around(-1, 1))))
+  assert.equal(addedInterval(results, 'bare').value, mean(around(-1, 1)))
+  assert.ok(Number.isNaN(addedInterval(results, 'jose-hs256', 1300).value))
+  // At its own rate the cheapest peer is jose-hs256; at 1300 req/s only fastify-jwt was measured.
+  const atOwn = addedRatio(results, 'jwt-cold', ['fastify-jwt', 'jose-hs256'])!
+  assert.equal(atOwn.peer, 'jose-hs256')
+  assert.ok(near(atOwn.ratio.value, over(around(9, 1), around(-1, 1)) / over(around(12, 1), around(-1, 1))))
+  const atLow = addedRatio(results, 'jwt-cold', ['fastify-jwt', 'jose-hs256'], 1300)!
+  assert.equal(atLow.peer, 'fastify-jwt')
+  assert.ok(near(atLow.ratio.value, over(around(24, 1), around(4, 1)) / over(around(29, 1), around(4, 1))))
+})
+
 test('the webhook receive-log targets: >= 0.8x the plain insert loop for single events and for batches; not measured without PostgreSQL', () => {
   const receiveVerdicts = (webhooks: Parameters<typeof judge>[0]['webhooks']) =>
     judge({ scenarios: {}, webhooks }).filter((v) => v.target.startsWith('webhook receive log')).map((v) => [v.value, v.verdict])
