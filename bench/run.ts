@@ -347,8 +347,8 @@ interface RateGroup { rate: number, rule: string, scenarios: ScenarioName[] }
  * scenarios (ED25519_SCENARIOS) and one for the rest, each 40 % of the slowest closed-loop rate of
  * its group (rounded down to 100). Scenarios of one job always share a rate; bare is measured at
  * every rate, for the offset of the figures taken there. The HMAC jobs' own scenarios and peers
- * (LOW_RATE_TOO) are measured at the Ed25519 rate too: what they add on a server that is idle
- * most of the time is larger, and their ratios differ (the report shows both).
+ * (LOW_RATE_TOO) are measured at the Ed25519 rate too, so that the report also shows them on a
+ * mostly idle server.
  */
 function chooseRates (closed: Map<ScenarioName, ClosedLoop[]>): RateGroup[] {
   const scenarios = [...closed.keys()]
