@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { ROOT } from './package.js'
 import { addedChart } from './svg.js'
-import { addedInterval, addedRatio, formatInterval, judge, measured, VERDICT_LABELS, withAddedFigures, type Judged, type ScenarioResult, type Verdict } from './targets.js'
+import { addedInterval, addedRatio, fixed, formatInterval, judge, measured, VERDICT_LABELS, withAddedFigures, type Judged, type ScenarioResult, type Verdict } from './targets.js'
 import type { Interval } from './stats.js'
 import type { WebhookBenchResults } from './webhooks.js'
 
@@ -27,6 +27,9 @@ export interface GrowthRow {
   addedCpuUs: number
   serverRssMb: number
 }
+
+/** Scenarios measured at one rate in the CPU view, with the rule that chose it (bench/run.ts chooseRates). */
+export interface RateGroup { rate: number, rule: string, scenarios: ScenarioName[] }
 
 export interface Report extends Judged {
   machine: Record<string, unknown>
@@ -120,7 +123,6 @@ run. \`node --import tsx bench/targets.ts\` judges \`bench/results.json\` again,
 bench/report.ts\` rewrites this page from it;
 \`node --import tsx bench/profile.ts <scenario>\` profiles one server.`
 
-const fixed = (value: number, digits: number): string => Number.isFinite(value) ? value.toFixed(digits) : 'n/a'
 /** `value (low to high)`: an estimate with its 95 % interval, as in the tables. */
 const withInterval = (interval: Interval, digits: number, unit = ''): string => formatInterval(interval, digits, unit, '')
 
@@ -237,16 +239,14 @@ function sections (results: Report): string[] {
   return out
 }
 
-interface RateGroup { rate: number, rule: string, scenarios: string[] }
-
 /** At which rate each group of scenarios was measured, and why (runs before rate groups: one rate). */
 function ratesLine (results: Report): string {
   const s = results.settings
   const groups = (s.rates as RateGroup[] | undefined) ?? [{ rate: Number(s.rate), rule: String(s.rateRule ?? ''), scenarios: [] }]
   if (groups.length === 1) return `at ${String(groups[0].rate)} req/s${groups[0].rule === '' ? '' : ` (${groups[0].rule})`}`
   const [main, low] = groups
-  const ed25519 = low.scenarios.filter((name) => ED25519_SCENARIOS.includes(name as ScenarioName))
-  const also = low.scenarios.filter((name) => !ED25519_SCENARIOS.includes(name as ScenarioName))
+  const ed25519 = low.scenarios.filter((name) => ED25519_SCENARIOS.includes(name))
+  const also = low.scenarios.filter((name) => !ED25519_SCENARIOS.includes(name))
   return `at ${main.rate} req/s for every scenario but the Ed25519 ones (${main.rule}) and ${low.rate} req/s for ${ed25519.join(', ')} (${low.rule}; ${also.join(', ')} measured there too)`
 }
 

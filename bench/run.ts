@@ -36,7 +36,7 @@ import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
 import { CONTROL_PATH, ED25519_SCENARIOS, LOW_RATE_TOO, SCENARIOS, type GrowthConfig, type ScenarioName } from './scenarios.js'
 import type { ServerMessage } from './server.js'
 import { countInstructions, valgrindAvailable, type InstructionResults } from './instructions.js'
-import { judgeAndWrite, type GrowthRow, type Report } from './report.js'
+import { judgeAndWrite, type GrowthRow, type RateGroup, type Report } from './report.js'
 import { formatVerdicts, type ScenarioResult } from './targets.js'
 import { benchWebhooks } from './webhooks.js'
 import { mean, median } from './stats.js'
@@ -339,9 +339,6 @@ async function closedLoopView (scenarios: ScenarioName[], estimate: Map<Scenario
 /** Share of the slowest scenario's closed-loop throughput offered to every scenario of its rate group in the CPU view. */
 const RATE_SHARE = 0.4
 
-/** Scenarios measured at one rate in the CPU view, with the rule that chose it. */
-interface RateGroup { rate: number, rule: string, scenarios: ScenarioName[] }
-
 /**
  * The rates of the CPU view: `--rate=N` for every scenario; else one rate for the Ed25519
  * scenarios (ED25519_SCENARIOS) and one for the rest, each 40 % of the slowest closed-loop rate of
@@ -408,9 +405,10 @@ async function againstControl (start: () => Promise<Server>, warm: (at: Target) 
 const BARE_PAIRS_FACTOR = 2
 
 /**
- * The headline view, server CPU per request: every scenario at the SAME offered rate (open loop),
- * in rounds of rotating order, each on a fresh server measured against its own control route
- * (`bare` too: its route − control is the offset that every figure is taken over, targets.ts).
+ * The headline view, server CPU per request: every scenario of a rate group at the SAME offered
+ * rate (open loop), in rounds of rotating order, each on a fresh server measured against its own
+ * control route (`bare` too: its route − control is the offset of every figure taken at that
+ * rate, targets.ts).
  */
 async function fixedRateView (scenarios: ScenarioName[], rate: number, estimate: Map<ScenarioName, number>): Promise<Map<ScenarioName, Alternated[]>> {
   const rounds = new Map<ScenarioName, Alternated[]>(scenarios.map((name) => [name, []]))
@@ -458,7 +456,7 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<{ results: Record<s
   for (const name of scenarios) {
     const list = closed.get(name)!
     const rateRounds = atRate.get(name)!
-    const differences = rateRounds.flatMap((x) => x.differences).map((d) => round(d, 3))
+    const rate = rateOf(name)
     const runs = [...list, ...rateRounds.map((x) => x.scenario)]
     out[name] = {
       rps: Math.round(median(list.map((m) => m.rps))),
@@ -469,8 +467,8 @@ async function endToEnd (scenarios: ScenarioName[]): Promise<{ results: Record<s
       cpuUsPerReq: round(median(rateRounds.map((x) => x.scenario.cpuUsPerReq)), 1),
       controlCpuUsPerReq: round(median(rateRounds.map((x) => x.control.cpuUsPerReq)), 1),
       addedCpuUs: NaN, // over bare: withAddedFigures, once every scenario is in
-      differences,
-      rate: rateOf(name),
+      differences: byRate.get(name)![rate],
+      rate,
       byRate: byRate.get(name),
       sustained: rateRounds.every((x) => sustained(x.scenario) && sustained(x.control)),
       non2xx: runs.reduce((sum, m) => sum + m.non2xx + m.errors, 0),

@@ -102,10 +102,12 @@ export function withAddedFigures<T extends Judged> (results: T): T {
   return results
 }
 
-/** `value unit (label low to high)`; a figure that could not be taken shows as n/a. */
+/** `value` with `digits` decimals; a figure that could not be taken (NaN) shows as n/a. */
+export const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
+
+/** `value unit (label low to high)`, each as `fixed`. */
 export function formatInterval (interval: Interval, digits: number, unit = '', label = '95 % interval '): string {
-  const fixed = (value: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a')
-  return `${fixed(interval.value)}${unit} (${label}${fixed(interval.low)} to ${fixed(interval.high)})`
+  return `${fixed(interval.value, digits)}${unit} (${label}${fixed(interval.low, digits)} to ${fixed(interval.high, digits)})`
 }
 
 /**
