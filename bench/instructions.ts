@@ -6,13 +6,14 @@
  * of callgrind's counters. Instructions per call = (the dump's total − what the garbage collector
  * and the JIT compiler took, by their C++ symbols) / count; the collector's share is reported
  * beside it.
- * Alone: `node --import tsx bench/instructions.ts [count] [path,path]`.
+ * Alone: `node --import tsx bench/instructions.ts [count] [path,path] [--profile]`.
  */
 import { execFileSync, spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
+import { topFunctions, type ProfileRow } from './callgrind-profile.js'
 import { loadSigners } from './package.js'
 import {
   APP_NAME, benchApps, CALLER, growthApps, growthCaller, ROUTE_SCOPE, SIGNATURE_OPTIONS, SIGNER_HMAC, SIGNER_LEGACY, TARGET_HMAC
@@ -32,6 +33,8 @@ export interface InstructionResults {
   count: number
   warmup: number
   tool: string
+  /** With `profile`: each path's costliest functions in its last window, JIT code named. */
+  profile?: Record<string, ProfileRow[]>
 }
 
 const AUTHORITY = '127.0.0.1:3000'
@@ -105,7 +108,7 @@ interface DumpSplit {
  * callgrind_annotate; V8's own C++ functions carry symbols, JIT code does not).
  */
 function splitDump (file: string): DumpSplit {
-  const text = execFileSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+  const text = annotate(file, true)
   const count = (line: string): number => Number(line.trim().split(/\s+/)[0].replace(/,/g, ''))
   let total = NaN
   let collector = 0
@@ -119,16 +122,27 @@ function splitDump (file: string): DumpSplit {
   return { total, collector, compiler }
 }
 
-/** `only`: the names of the paths to count (all when absent). */
-export async function countInstructions (count = 1000, warmup = 5000, only?: string[]): Promise<InstructionResults> {
+/** `annotate`'s output for a dump (exclusive counts unless `inclusive`). */
+function annotate (file: string, inclusive: boolean): string {
+  return execFileSync('callgrind_annotate', [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
+}
+
+/**
+ * `only`: the names of the paths to count (all when absent). `profile`: also list where each
+ * path's instructions go (the child writes V8's perf map for it, which costs nothing in the
+ * measured windows).
+ */
+export async function countInstructions (count = 1000, warmup = 5000, only?: string[], profile = false): Promise<InstructionResults> {
   const dir = mkdtempSync(join(tmpdir(), 'ls-callgrind-'))
+  let perfMap = ''
   try {
     const paths = requests(warmup + count * MAX_WINDOWS).filter((path) => only === undefined || only.includes(path.name))
     const requestsFile = join(dir, 'requests.json')
     writeFileSync(requestsFile, JSON.stringify({ apps: benchApps(), appName: APP_NAME, scope: ROUTE_SCOPE, signature: SIGNATURE_OPTIONS, paths }))
     const child = spawn('valgrind', [
       '--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.out')}`, '--dump-instr=no', '--compress-strings=no',
-      process.execPath, '--single-threaded', '--no-concurrent-recompilation', join(__dirname, 'instructions-child.cjs'), String(count), String(warmup), requestsFile
+      process.execPath, '--single-threaded', '--no-concurrent-recompilation', ...(profile ? ['--perf-basic-prof'] : []),
+      join(__dirname, 'instructions-child.cjs'), String(count), String(warmup), requestsFile
     ], { stdio: ['pipe', 'pipe', 'pipe'] })
     let stderr = ''
     child.stderr.on('data', (chunk: Buffer) => { stderr += chunk.toString() })
@@ -138,6 +152,10 @@ export async function countInstructions (count = 1000, warmup = 5000, only?: str
     const seen = new Map<string, number>()
     const unsettled: string[] = []
     const compilerShare: Record<string, number> = {}
+    const profiles: Record<string, ProfileRow[]> = {}
+    // valgrind runs node in its own process: the child's pid is node's, the perf map's name
+    // (V8 writes it to /tmp whatever TMPDIR says).
+    if (profile) perfMap = `/tmp/perf-${String(child.pid)}.map`
     const control = (...args: string[]): void => { execFileSync('callgrind_control', [...args, String(child.pid)], { stdio: 'ignore' }) }
     for await (const line of createInterface({ input: child.stdout })) {
       const [event, name] = line.split(' ')
@@ -160,13 +178,19 @@ export async function countInstructions (count = 1000, warmup = 5000, only?: str
         // Settled: two windows in a row within SETTLED of each other, with the compiler idle.
         const settled = previous !== undefined && Math.abs(own - previous) / previous <= SETTLED && split.compiler / split.total < 0.005
         if (!settled && windows >= MAX_WINDOWS) unsettled.push(name)
-        child.stdin.write(settled || windows >= MAX_WINDOWS ? 'next\n' : 'again\n')
+        const last = settled || windows >= MAX_WINDOWS
+        if (last && profile) profiles[name] = topFunctions(annotate(join(dir, dump), false), readFileSync(perfMap, 'utf8'), count)
+        child.stdin.write(last ? 'next\n' : 'again\n')
       }
     }
     const code = await exited
     if (code !== 0) throw new Error(`the callgrind run failed (${String(code)}): ${stderr.split('\n').filter((l) => !l.startsWith('==')).join('\n').slice(-2000)}`)
-    return { perCall, collectorPerCall, compilerShare, unsettled, windows: Object.fromEntries(seen), count, warmup, tool: `callgrind (${spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout.trim()})` }
+    const tool = `callgrind (${spawnSync('valgrind', ['--version'], { encoding: 'utf8' }).stdout.trim()})`
+    const results: InstructionResults = { perCall, collectorPerCall, compilerShare, unsettled, windows: Object.fromEntries(seen), count, warmup, tool }
+    if (profile) results.profile = profiles
+    return results
   } finally {
+    if (perfMap !== '') rmSync(perfMap, { force: true })
     // BENCH_KEEP_CALLGRIND=1 keeps the dumps, for callgrind_annotate.
     if (process.env.BENCH_KEEP_CALLGRIND === '1') process.stderr.write(`callgrind dumps kept in ${dir}\n`)
     else rmSync(dir, { recursive: true, force: true })
@@ -174,8 +198,8 @@ export async function countInstructions (count = 1000, warmup = 5000, only?: str
 }
 
 if (require.main === module) {
-  const count = Number(process.argv[2] ?? 2000)
-  countInstructions(count, undefined, process.argv[3]?.split(',')).then((results) => { console.log(JSON.stringify(results, null, 2)) }, (error: unknown) => {
+  const [count, only] = process.argv.slice(2).filter((arg) => arg !== '--profile')
+  countInstructions(Number(count ?? 2000), undefined, only?.split(','), process.argv.includes('--profile')).then((results) => { console.log(JSON.stringify(results, null, 2)) }, (error: unknown) => {
     console.error(error)
     process.exit(1)
   })

@@ -109,6 +109,9 @@ const METHOD = `## Method
   collector's share shows as bytes allocated per call. It counts the hook alone, with warm caches:
   a real server at a moderate rate runs each request with colder caches and through Fastify's
   hook stages, which is why the µs above are more than these counts suggest.
+  \`npm run bench -- --instructions --profile\` also lists each path's costliest functions (the
+  instructions they take themselves, per call; V8's JIT code named from its perf map), to see
+  where a change lands.
 - **Micro-benchmarks** (\`bench/micro.ts\`) call the preHandler that \`scope()\` returns, and the
   primitives beneath it, in a process of their own; **memory** floods (\`bench/memory.ts\`) send a
   million distinct tokens and nonces and read the heap after a full GC.

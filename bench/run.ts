@@ -21,7 +21,8 @@
  * a run with any other option bench/.tmp/results.partial.json (the committed results stay those
  * of a whole default run).
  * Options: --quick, --rounds=N, --seconds=N, --rate=N, --cpu-seconds=N, --pairs=N, --only=a,b, --no-growth, --no-micro, --no-memory, --no-webhooks,
- * --no-instructions; --instructions alone counts instructions per call of the scope hook only.
+ * --no-instructions; --instructions alone counts instructions per call of the scope hook only
+ * (with --profile, it also lists each path's costliest functions, V8's JIT code named).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -579,13 +580,17 @@ function printInstructions (results: InstructionResults): void {
   for (const [path, count] of Object.entries(results.perCall)) {
     console.log(`  ${path.padEnd(14)} ${String(count).padStart(9)} instructions  (+${results.collectorPerCall[path]} in the collector; compiler ${(results.compilerShare[path] * 100).toFixed(1)} % of the window)`)
   }
+  for (const [path, rows] of Object.entries(results.profile ?? {})) {
+    console.log(`\n${path}: its costliest functions, instructions per call (their own, callees apart):`)
+    for (const row of rows) console.log(`  ${String(row.perCall).padStart(7)}  ${row.name.slice(0, 150)}`)
+  }
 }
 
 async function instructionsOnly (): Promise<void> {
   ensureBuilt(log)
   if (!valgrindAvailable()) throw new Error('valgrind is not installed (Debian: apt-get install -y valgrind)')
   log('counting instructions under callgrind (about a minute) ...')
-  const results = await countInstructions()
+  const results = await countInstructions(undefined, undefined, undefined, flag('profile'))
   mkdirSync(join(ROOT, 'bench', '.tmp'), { recursive: true })
   writeFileSync(join(ROOT, 'bench', '.tmp', 'instructions.json'), JSON.stringify(results, null, 2) + '\n')
   printInstructions(results)
