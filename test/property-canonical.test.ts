@@ -159,6 +159,26 @@ test('legacy: urlencode output is plain ASCII of quote_plus; quote_plus decodes 
   }), RUNS)
 })
 
+test('legacy: quote_plus is the byte-wise encoding of the UTF-8 bytes, for any UTF-16 text (lone surrogates too)', () => {
+  // The reference: every UTF-8 byte on its own (what the ASCII fast path must agree with).
+  const reference = (text: string): string => [...Buffer.from(text, 'utf8')].map((byte) =>
+    /[A-Za-z0-9_.~-]/.test(String.fromCharCode(byte)) && byte < 128
+      ? String.fromCharCode(byte)
+      : byte === 0x20 ? '+' : '%' + byte.toString(16).toUpperCase().padStart(2, '0')).join('')
+  const codeUnit = fc.oneof(
+    fc.integer({ min: 0x20, max: 0x7e }),
+    fc.integer({ min: 0, max: 0x7f }),
+    fc.integer({ min: 0x80, max: 0xffff }),
+    fc.integer({ min: 0xd800, max: 0xdfff })
+  ).map((code) => String.fromCharCode(code))
+  fc.assert(fc.property(fc.array(codeUnit, { maxLength: 40 }).map((units) => units.join('')), (text) => {
+    assert.equal(quotePlus(text), reference(text))
+  }), RUNS)
+  for (const text of ['', 'plain', 'a b', ' ', 'é', 'aé b', '\ud83d\ude00x', 'x\ud800', '\udc00y', '~_.-', '%+&=']) {
+    assert.equal(quotePlus(text), reference(text), JSON.stringify(text))
+  }
+})
+
 test('legacy: different parsed bodies give different canonical strings (no two readings collide)', () => {
   const value = fc.jsonValue({ maxDepth: 3 })
   fc.assert(fc.property(value, value, (a, b) => {

@@ -165,15 +165,34 @@ export function pyStr (value: PyValue): string {
 const UNRESERVED = new Uint8Array(128)
 for (const ch of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~') UNRESERVED[ch.charCodeAt(0)] = 1
 const HEX_DIGITS = '0123456789ABCDEF'
+/** What each byte becomes: itself when unreserved, `+` for a space, else `%XX`. */
+const QUOTED = Array.from({ length: 256 }, (_, byte) =>
+  byte < 128 && UNRESERVED[byte] === 1 ? String.fromCharCode(byte) : byte === 0x20 ? '+' : '%' + HEX_DIGITS[byte >> 4] + HEX_DIGITS[byte & 15])
 
-/** `urllib.parse.quote_plus(text, safe='')`. */
+/**
+ * `urllib.parse.quote_plus(text, safe='')`: the text's UTF-8 bytes, each unreserved byte as
+ * itself, a space as `+`, every other byte as `%XX`. ASCII text (nearly all of it: the
+ * canonical string of every legacy request is made of these) is read a character at a time,
+ * its unreserved runs copied whole; from the first non-ASCII character on, the rest is encoded
+ * to UTF-8 and read a byte at a time (the ASCII before it cannot hold half a surrogate pair).
+ */
 export function quotePlus (text: string): string {
   let out = ''
-  for (const byte of Buffer.from(text, 'utf8')) {
-    if (byte < 128 && UNRESERVED[byte] === 1) out += String.fromCharCode(byte)
-    else if (byte === 0x20) out += '+'
-    else out += '%' + HEX_DIGITS[byte >> 4] + HEX_DIGITS[byte & 15]
+  let run = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code < 128 && UNRESERVED[code] === 1) continue
+    out += text.slice(run, i)
+    if (code >= 128) return out + quoteUtf8(text.slice(i))
+    out += QUOTED[code]
+    run = i + 1
   }
+  return run === 0 ? text : out + text.slice(run)
+}
+
+function quoteUtf8 (text: string): string {
+  let out = ''
+  for (const byte of Buffer.from(text, 'utf8')) out += QUOTED[byte]
   return out
 }
 
