@@ -55,12 +55,19 @@ describe('RFC 8941 parsing and serialisation', () => {
     assert.ok((dict.get('f') as { value: unknown }).value instanceof Decimal)
     assert.equal(serializeDictionary(dict), 'a=1, b=?0, c, d=tok;p=2, e=:AQID:, f=-1.25, g="s"')
     assert.equal(parseDictionary('   ').size, 0)
+    // Every character a key, a string and a byte sequence may hold, in one member each.
+    const full = parseDictionary('a*b.c_d-e9=1, s=" !#[]~\\"x\\\\", y=:+/AZaz09AA==:')
+    assert.deepEqual([...full.keys()], ['a*b.c_d-e9', 's', 'y'])
+    assert.equal((full.get('s') as { value: unknown }).value, ' !#[]~"x\\')
+    assert.deepEqual((full.get('y') as { value: unknown }).value, Buffer.from('+/AZaz09AA==', 'base64'))
   })
 
   test('malformed input throws StructuredFieldError (and nothing else)', () => {
     const bad = [
       'A=1', 'a=1,', 'a=1 b=2', 'a=("x"', 'a=("x""y")', 'a="unterminated', 'a="bad\\escape"', 'a="\u00e9"', 'a=:abc:', 'a=:ab=c:',
-      'a=:a*bc:', 'a=?2', 'a=1234567890123456', 'a=1.2345', 'a=1234567890123.5', 'a=-', 'a=1;b;b', 'a=1, a=2', 'a=.5', 'a=1.', 'a=@', 'a=:abc'
+      'a=:a*bc:', 'a=?2', 'a=1234567890123456', 'a=1.2345', 'a=1234567890123.5', 'a=-', 'a=1;b;b', 'a=1, a=2', 'a=.5', 'a=1.', 'a=@', 'a=:abc',
+      // Runs that stop at a character they do not take: inside a key, a string, a byte sequence.
+      'aB=1', 'a="x\u0019y"', 'a="x\u007f"', 'a=:AQ\u00e9D:', 'a=:AQ-_:', 'a="x'
     ]
     for (const text of bad) assert.throws(() => parseDictionary(text), StructuredFieldError, text)
     assert.throws(() => serializeInnerList({ items: [{ value: 'é', params: new Map() }], params: new Map() }), StructuredFieldError)
