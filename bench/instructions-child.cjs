@@ -10,7 +10,8 @@
  * after `done`: each dump holds the instructions of `count` calls, and nothing else but the line
  * exchange itself.
  * argv: <count> <warm-up> <json of requests by path>, where each path is a list of header sets;
- * a path with `instance` (its own apps and plugin options) gets a plugin instance of its own.
+ * a path with `instance` (its own apps and plugin options) gets a plugin instance of its own, a
+ * path with `peer` is counted on that peer's preHandler instead of the scope hook.
  */
 const { createInterface } = require('node:readline')
 const { readFileSync } = require('node:fs')
@@ -20,7 +21,7 @@ const Fastify = require('fastify')
 const root = join(__dirname, '..')
 const linkedServices = require(join(root, 'dist', 'plugin', 'cjs.js'))
 const [count, warmup, requestsFile] = [Number(process.argv[2]), Number(process.argv[3]), process.argv[4]]
-const { apps, appName, scope, signature, paths } = JSON.parse(readFileSync(requestsFile, 'utf8'))
+const { apps, appName, scope, signature, fastifyJwt, paths } = JSON.parse(readFileSync(requestsFile, 'utf8'))
 
 const reply = { header () { return this } }
 const log = { error () {}, warn () {}, info () {} }
@@ -41,12 +42,44 @@ async function instance (appList, options) {
   return { app, hook }
 }
 
+/**
+ * A path's call: the scope hook on a fake request (the plugin's paths), or, for the peer path
+ * `fastify-jwt-new`, @fastify/jwt's `request.jwtVerify()` as the fastify-jwt scenario calls it,
+ * on a real request object of a real route, taken once and given each call's headers
+ * (jwtVerify reads them through `request.headers`, which Fastify takes from the raw request).
+ */
+async function peerCall () {
+  const app = Fastify()
+  await app.register(require('@fastify/jwt'), { secret: Buffer.from(fastifyJwt.secretHex, 'hex'), verify: fastifyJwt.verify })
+  let captured = null
+  app.get('/', { preHandler: async (request) => { captured = request } }, async () => ({}))
+  await app.ready()
+  await app.inject({ url: '/' })
+  const call = async (headers) => {
+    captured.raw.headers = headers
+    captured.user = undefined
+    await captured.jwtVerify()
+    return captured.user !== undefined
+  }
+  return { app, call }
+}
+
+async function hookCall (shared, own) {
+  const { app, hook } = own === undefined ? shared : await instance(own.apps, own.options)
+  const call = async (request) => {
+    request.app = null
+    await hook.call(app, request, reply)
+    return request.app !== null
+  }
+  return { app, call }
+}
+
 async function main () {
   const shared = await instance(apps, {})
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
-  for (const { name, requests, instance: own } of paths) {
-    const { app, hook } = own === undefined ? shared : await instance(own.apps, own.options)
-    const built = requests.map(fakeRequest)
+  for (const { name, requests, instance: own, peer } of paths) {
+    const { call: callOnce } = peer === 'fastify-jwt' ? await peerCall() : await hookCall(shared, own)
+    const built = peer === 'fastify-jwt' ? requests : requests.map(fakeRequest)
     // `-observed`: the same path with a subscriber on the scope channel (from here on).
     if (name.endsWith('-observed')) {
       const noop = () => {}
@@ -54,10 +87,7 @@ async function main () {
         .subscribe({ start: noop, end: noop, asyncStart: noop, asyncEnd: noop, error: noop })
     }
     const call = async (i) => {
-      const request = built[i % built.length]
-      request.app = null
-      await hook.call(app, request, reply)
-      if (request.app === null) throw new Error(`${name}: call ${i} was not authenticated`)
+      if (!(await callOnce(built[i % built.length]))) throw new Error(`${name}: call ${i} was not authenticated`)
     }
     for (let i = 0; i < warmup; i++) await call(i)
     // Windows of `count` calls until the parent has seen the count settle (it answers `again`

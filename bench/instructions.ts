@@ -1,5 +1,6 @@
 /**
- * `npm run bench -- --instructions`: instructions per call of the scope hook, counted by
+ * `npm run bench -- --instructions`: instructions per call of the scope hook (and of one peer's
+ * preHandler for the same job, `fastify-jwt-new`: @fastify/jwt's jwtVerify), counted by
  * valgrind's callgrind (a count, not a time: the same for the same code on a busy machine, to
  * within a fraction of a percent). One process (bench/instructions-child.cjs, the BUILT package,
  * V8 on one thread) warms each path up, then makes `count` calls between a zeroing and a dump
@@ -16,7 +17,7 @@ import { createInterface } from 'node:readline'
 import { topFunctions, type ProfileRow } from './callgrind-profile.js'
 import { loadSigners } from './package.js'
 import {
-  APP_NAME, benchApps, CALLER, growthApps, growthCaller, ROUTE_SCOPE, SIGNATURE_OPTIONS, SIGNER_HMAC, SIGNER_LEGACY, TARGET_HMAC
+  APP_NAME, benchApps, CALLER, FASTIFY_JWT, growthApps, growthCaller, ROUTE_SCOPE, SIGNATURE_OPTIONS, SIGNER_HMAC, SIGNER_LEGACY, TARGET_HMAC
 } from './scenarios.js'
 
 export interface InstructionResults {
@@ -38,6 +39,15 @@ export interface InstructionResults {
 }
 
 const AUTHORITY = '127.0.0.1:3000'
+/** The peer path counted beside a path of the plugin's, for the same job. */
+export const PEER_PATHS = { 'jwt-new': 'fastify-jwt-new' } as const
+
+/** A plugin path's instructions over its peer's (undefined unless both were counted). */
+export function peerRatio (results: InstructionResults, path: keyof typeof PEER_PATHS): number | undefined {
+  const ours = results.perCall[path]
+  const peer = results.perCall[PEER_PATHS[path]]
+  return ours === undefined || peer === undefined ? undefined : Math.round(ours / peer * 1000) / 1000
+}
 /** Two windows in a row whose counts differ by at most this fraction: the path has settled. */
 const SETTLED = 0.005
 const MAX_WINDOWS = 8
@@ -56,6 +66,8 @@ const SPREAD = { callers: 4000, maxApps: 2000 }
 interface InstructionPath {
   name: string
   requests: Array<Record<string, string>>
+  /** Counted on a peer instead of the plugin's hook: `fastify-jwt` is @fastify/jwt's `request.jwtVerify()`. */
+  peer?: 'fastify-jwt'
   /** Apps and plugin options of an instance of its own (else the shared one). */
   instance?: { apps: unknown[], options: Record<string, unknown> }
 }
@@ -78,6 +90,9 @@ function requests (total: number): InstructionPath[] {
   return [
     { name: 'jwt-cached', requests: [{ authorization: `Link App=${CALLER},Token=${jwt(null)}` }] },
     { name: 'jwt-new', requests: many((i) => ({ authorization: `Link App=${CALLER},Token=${jwt(i)}` })) },
+    // jwt-new's peer, the fastify-jwt scenario's preHandler, with the same new tokens: the ratio
+    // of the two is a count, which a busy machine does not move (the headline's is a time).
+    { name: PEER_PATHS['jwt-new'], peer: 'fastify-jwt', requests: many((i) => ({ authorization: `Bearer ${jwt(i)}` })) },
     {
       name: 'rfc9421-hmac',
       // signRequest returns the Host it signed among the headers to send.
@@ -138,7 +153,7 @@ export async function countInstructions (count = 1000, warmup = 5000, only?: str
   try {
     const paths = requests(warmup + count * MAX_WINDOWS).filter((path) => only === undefined || only.includes(path.name))
     const requestsFile = join(dir, 'requests.json')
-    writeFileSync(requestsFile, JSON.stringify({ apps: benchApps(), appName: APP_NAME, scope: ROUTE_SCOPE, signature: SIGNATURE_OPTIONS, paths }))
+    writeFileSync(requestsFile, JSON.stringify({ apps: benchApps(), appName: APP_NAME, scope: ROUTE_SCOPE, signature: SIGNATURE_OPTIONS, fastifyJwt: FASTIFY_JWT, paths }))
     const child = spawn('valgrind', [
       '--tool=callgrind', `--callgrind-out-file=${join(dir, 'cg.out')}`, '--dump-instr=no', '--compress-strings=no',
       process.execPath, '--single-threaded', '--no-concurrent-recompilation', ...(profile ? ['--perf-basic-prof'] : []),

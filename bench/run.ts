@@ -36,7 +36,7 @@ import type { MicroResults } from './micro.js'
 import { ensureBuilt, hasPostgresStore, ROOT } from './package.js'
 import { CONTROL_PATH, ED25519_SCENARIOS, LOW_RATE_TOO, SCENARIOS, type GrowthConfig, type ScenarioName } from './scenarios.js'
 import type { ServerMessage } from './server.js'
-import { countInstructions, valgrindAvailable, type InstructionResults } from './instructions.js'
+import { countInstructions, PEER_PATHS, peerRatio, valgrindAvailable, type InstructionResults } from './instructions.js'
 import { judgeAndWrite, type GrowthRow, type RateGroup, type Report } from './report.js'
 import { formatVerdicts, type ScenarioResult } from './targets.js'
 import { benchWebhooks } from './webhooks.js'
@@ -580,6 +580,8 @@ function printInstructions (results: InstructionResults): void {
   for (const [path, count] of Object.entries(results.perCall)) {
     console.log(`  ${path.padEnd(14)} ${String(count).padStart(9)} instructions  (+${results.collectorPerCall[path]} in the collector; compiler ${(results.compilerShare[path] * 100).toFixed(1)} % of the window)`)
   }
+  const ratio = peerRatio(results, 'jwt-new')
+  if (ratio !== undefined) console.log(`  jwt-new / ${PEER_PATHS['jwt-new']} (@fastify/jwt's jwtVerify, the same new tokens) = ${ratio}`)
   for (const [path, rows] of Object.entries(results.profile ?? {})) {
     console.log(`\n${path}: its costliest functions, instructions per call (their own, callees apart):`)
     for (const row of rows) console.log(`  ${String(row.perCall).padStart(7)}  ${row.name.slice(0, 150)}`)

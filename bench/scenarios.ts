@@ -91,6 +91,12 @@ const ed25519Private = createPrivateKey({
 })
 export const ED25519_PRIVATE_PEM = ed25519Private.export({ format: 'pem', type: 'pkcs8' }).toString()
 export const ED25519_PUBLIC_PEM = createPublicKey(ed25519Private).export({ format: 'pem', type: 'spki' }).toString()
+/**
+ * `@fastify/jwt` as the `fastify-jwt` scenario registers it (its docs' setup: the secret, the
+ * audience pinned), for its server and for its count of instructions (bench/instructions.ts).
+ */
+export const FASTIFY_JWT = { secretHex: HMAC_SECRET_HEX, verify: { allowedAud: APP_NAME } } as const
+
 /** The static token of `bearer-auth`. */
 export const BEARER_TOKEN = 'bench-' + createHash('sha256').update('bearer').digest('base64url')
 

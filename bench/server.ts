@@ -9,7 +9,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { loadPackage, loadPostgresEntry } from './package.js'
 import { httpMessageSignaturesRoute, joseRoute } from './peers.js'
 import {
-  APP_NAME, BEARER_TOKEN, benchApps, CONTROL_PATH, growthApps, growthScope, HMAC_SECRET_HEX, ROUTE_SCOPE, SIGNATURE_OPTIONS,
+  APP_NAME, BEARER_TOKEN, benchApps, CONTROL_PATH, FASTIFY_JWT, growthApps, growthScope, ROUTE_SCOPE, SIGNATURE_OPTIONS,
   type GrowthConfig, type ScenarioName
 } from './scenarios.js'
 
@@ -60,7 +60,7 @@ async function scenario (app: FastifyInstance, config: ServerConfig): Promise<vo
       break
     case 'fastify-jwt': {
       const { default: fastifyJwt } = await import('@fastify/jwt')
-      await app.register(fastifyJwt, { secret: Buffer.from(HMAC_SECRET_HEX, 'hex'), verify: { allowedAud: APP_NAME } })
+      await app.register(fastifyJwt, { secret: Buffer.from(FASTIFY_JWT.secretHex, 'hex'), verify: FASTIFY_JWT.verify })
       app.get('/', {
         preHandler: async (request) => {
           await request.jwtVerify()
