@@ -43,12 +43,14 @@ async function instance (appList, options) {
 }
 
 /**
- * A path's call: the scope hook on a fake request (the plugin's paths), or, for the peer path
+ * How a path is called: `prepare` turns each header set into what `call` takes (made before
+ * the warm-up, so that no window counts it), `call` makes one call and says whether it
+ * authenticated. For the plugin's paths, the scope hook on a fake request; for the peer path
  * `fastify-jwt-new`, @fastify/jwt's `request.jwtVerify()` as the fastify-jwt scenario calls it,
  * on a real request object of a real route, taken once and given each call's headers
  * (jwtVerify reads them through `request.headers`, which Fastify takes from the raw request).
  */
-async function peerCall () {
+async function fastifyJwtCaller () {
   const app = Fastify()
   await app.register(require('@fastify/jwt'), { secret: Buffer.from(fastifyJwt.secretHex, 'hex'), verify: fastifyJwt.verify })
   let captured = null
@@ -61,25 +63,25 @@ async function peerCall () {
     await captured.jwtVerify()
     return captured.user !== undefined
   }
-  return { app, call }
+  return { prepare: (headers) => headers, call }
 }
 
-async function hookCall (shared, own) {
+async function hookCaller (shared, own) {
   const { app, hook } = own === undefined ? shared : await instance(own.apps, own.options)
   const call = async (request) => {
     request.app = null
     await hook.call(app, request, reply)
     return request.app !== null
   }
-  return { app, call }
+  return { prepare: fakeRequest, call }
 }
 
 async function main () {
   const shared = await instance(apps, {})
   const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]()
   for (const { name, requests, instance: own, peer } of paths) {
-    const { call: callOnce } = peer === 'fastify-jwt' ? await peerCall() : await hookCall(shared, own)
-    const built = peer === 'fastify-jwt' ? requests : requests.map(fakeRequest)
+    const { prepare, call: callOnce } = peer === 'fastify-jwt' ? await fastifyJwtCaller() : await hookCaller(shared, own)
+    const built = requests.map(prepare)
     // `-observed`: the same path with a subscriber on the scope channel (from here on).
     if (name.endsWith('-observed')) {
       const noop = () => {}

@@ -142,12 +142,18 @@ function annotate (file: string, inclusive: boolean): string {
   return execFileSync('callgrind_annotate', [`--inclusive=${inclusive ? 'yes' : 'no'}`, '--threshold=100', file], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
 }
 
-/**
- * `only`: the names of the paths to count (all when absent). `profile`: also list where each
- * path's instructions go (the child writes V8's perf map for it, which costs nothing in the
- * measured windows).
- */
-export async function countInstructions (count = 1000, warmup = 5000, only?: string[], profile = false): Promise<InstructionResults> {
+export interface CountOptions {
+  /** Calls per window. */
+  count?: number
+  /** Calls before the first window. */
+  warmup?: number
+  /** The names of the paths to count (all when absent). */
+  only?: string[]
+  /** Also list where each path's instructions go (the child writes V8's perf map for it, which costs nothing in the measured windows). */
+  profile?: boolean
+}
+
+export async function countInstructions ({ count = 1000, warmup = 5000, only, profile = false }: CountOptions = {}): Promise<InstructionResults> {
   const dir = mkdtempSync(join(tmpdir(), 'ls-callgrind-'))
   let perfMap = ''
   try {
@@ -214,7 +220,7 @@ export async function countInstructions (count = 1000, warmup = 5000, only?: str
 
 if (require.main === module) {
   const [count, only] = process.argv.slice(2).filter((arg) => arg !== '--profile')
-  countInstructions(Number(count ?? 2000), undefined, only?.split(','), process.argv.includes('--profile')).then((results) => { console.log(JSON.stringify(results, null, 2)) }, (error: unknown) => {
+  countInstructions({ count: Number(count ?? 2000), only: only?.split(','), profile: process.argv.includes('--profile') }).then((results) => { console.log(JSON.stringify(results, null, 2)) }, (error: unknown) => {
     console.error(error)
     process.exit(1)
   })

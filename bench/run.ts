@@ -592,7 +592,7 @@ async function instructionsOnly (): Promise<void> {
   ensureBuilt(log)
   if (!valgrindAvailable()) throw new Error('valgrind is not installed (Debian: apt-get install -y valgrind)')
   log('counting instructions under callgrind (about a minute) ...')
-  const results = await countInstructions(undefined, undefined, undefined, flag('profile'))
+  const results = await countInstructions({ profile: flag('profile') })
   mkdirSync(join(ROOT, 'bench', '.tmp'), { recursive: true })
   writeFileSync(join(ROOT, 'bench', '.tmp', 'instructions.json'), JSON.stringify(results, null, 2) + '\n')
   printInstructions(results)

@@ -187,7 +187,7 @@ export function quotePlus (text: string): string {
     out += QUOTED[code]
     run = i + 1
   }
-  return run === 0 ? text : out + text.slice(run)
+  return out + text.slice(run)
 }
 
 function quoteUtf8 (text: string): string {
