@@ -10,7 +10,7 @@ import { candidateKeys, type VerifyKey } from '../keys/app-keys.js'
 import type { ResolvedApp } from '../cache/resolved-app.js'
 import { JWT_ALGORITHM } from '../keys/algorithms.js'
 import { checkClaims, checkHeaderSegment } from './claims.js'
-import { decodeJws } from './decode.js'
+import { decodeJws, isCanonicalBase64url, NOT_CANONICAL } from './decode.js'
 import { verifyJwsSignature } from './verify-signature.js'
 
 const LINK_PARAMS = ['App', 'Token'] as const
@@ -52,7 +52,7 @@ function verifyToken (app: ResolvedApp, slug: string, jwt: string, header: strin
       break
     }
   }
-  if (key === undefined) throw new WrongAppTokenError(': the signature does not verify')
+  if (key === undefined) throw new WrongAppTokenError(isCanonicalBase64url(signaturePart) ? ': the signature does not verify' : NOT_CANONICAL)
 
   const tolerance = ctx.config.jwt.clockTolerance
   const token = checkClaims(payload, { appName: ctx.config.appName, headerApp: slug, now: nowMs / 1000, tolerance })

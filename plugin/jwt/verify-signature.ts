@@ -11,13 +11,17 @@ import { constantTimeEqual } from '../keys/constant-time.js'
 const SIGNATURE_CHARS = { HMAC_SHA256: 43, HMAC_SHA512: 86, ED25519: 86 } as const
 
 /**
- * `signaturePart` is the token's third segment, still encoded; decodeJws admitted it only in
- * canonical base64url, so for HMAC comparing the spellings compares the bytes (and saves
- * decoding a buffer on every new token).
+ * `signaturePart` is the token's third segment, still encoded and not yet checked. For HMAC the
+ * spellings are compared: our digest's spelling is canonical, so a segment equal to it is the
+ * canonical spelling of the right bytes (and no buffer is decoded per token). For Ed25519 the
+ * segment is decoded, and refused unless it is the canonical spelling of those bytes.
  */
 export function verifyJwsSignature (key: VerifyKey, signingInput: string, signaturePart: string): boolean {
   if (signaturePart.length !== SIGNATURE_CHARS[key.algorithm]) return false
-  if (key.algorithm === 'ED25519') return verify(null, Buffer.from(signingInput), key.key, Buffer.from(signaturePart, 'base64url'))
+  if (key.algorithm === 'ED25519') {
+    const signature = Buffer.from(signaturePart, 'base64url')
+    return signature.toString('base64url') === signaturePart && verify(null, Buffer.from(signingInput), key.key, signature)
+  }
   const expected = createHmac(HMAC_HASH[key.algorithm], key.key).update(signingInput).digest('base64url')
   return constantTimeEqual(expected, signaturePart)
 }
