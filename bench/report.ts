@@ -113,7 +113,9 @@ const METHOD = `## Method
   instructions they take themselves, per call; V8's JIT code named from its perf map), to see
   where a change lands.
 - **Micro-benchmarks** (\`bench/micro.ts\`) call the preHandler that \`scope()\` returns, and the
-  primitives beneath it, in a process of their own; **memory** floods (\`bench/memory.ts\`) send a
+  primitives beneath it, in a process of their own. The Ed25519 target's ratio (our path over
+  raw \`crypto.verify\`) is the median of 20 pairs of batches taken in turns (10 in a quick run),
+  so that a burst of other load falls on both sides of a pair; **memory** floods (\`bench/memory.ts\`) send a
   million distinct tokens and nonces and read the heap after a full GC.
 
 \`npm run bench -- --quick\` is a check of a few minutes that judges the same targets: the
