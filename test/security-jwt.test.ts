@@ -296,6 +296,32 @@ test('a cached token lends nothing to another token that copies its signature se
   assert.equal((await send(linkHeader('hs256', genuine))).status, 200)
 })
 
+test('the header verdict remembered last answers only for that very header', async () => {
+  // A valid token first, so that its header is the one remembered last; then a header of the
+  // same bytes respelled, one that names a refused parameter, and one for another algorithm,
+  // each signed with the right key: each is checked on its own, never answered by the last.
+  const claims = pythonClaims('hs256', APP_NAME)
+  assert.equal((await send(linkHeader('hs256', encodeJwt(claims, { key: HS256 })))).status, 200)
+  // 26 bytes: the last of its 35 characters carries two unused bits, which a lenient decoder ignores.
+  const canonical = b64url({ alg: 'HS256', typ: 'JW' })
+  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+  const respelled = canonical.slice(0, -1) + alphabet[alphabet.indexOf(canonical.at(-1)!) | 1]
+  assert.deepEqual(Buffer.from(respelled, 'base64url'), Buffer.from(canonical, 'base64url'))
+  const sign = (headerPart: string, key = HS256): string => {
+    const input = `${headerPart}.${b64url(claims)}`
+    return `${input}.${createHmac('sha256', Buffer.from(key, 'hex')).update(input).digest('base64url')}`
+  }
+  assert.equal((await send(linkHeader('hs256', sign(canonical)))).status, 200)
+  await refused(linkHeader('hs256', sign(respelled)), 'the remembered header with unused bits set', 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+  await refused(linkHeader('hs256', sign(b64url({ alg: 'none', typ: 'JWT' }))), 'alg none after a remembered header', 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+  // A header the checks refuse never becomes the last one: sent again, it is refused again.
+  assert.equal((await send(linkHeader('hs256', sign(canonical)))).status, 200)
+  const jku = sign(b64url({ alg: 'HS256', typ: 'JWT', jku: 'https://attacker.example' }))
+  await refused(linkHeader('hs256', jku), 'a jku header after a remembered one', 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+  await refused(linkHeader('hs256', jku), 'the jku header a second time', 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
+  assert.equal((await send(linkHeader('hs256', sign(canonical)))).status, 200)
+})
+
 test('duplicate Authorization headers over a real socket: 400, whichever comes first', async () => {
   const { app } = await serverPromise
   await app.listen({ port: 0, host: '127.0.0.1' })
