@@ -8,7 +8,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHmac } from 'node:crypto'
 import { ed25519Keys, hmacKeyHex } from './helpers/keys.js'
-import { b64url, encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
+import { b64url, BASE64URL_ALPHABET, encodeJwt, linkHeader, pythonClaims } from './helpers/jwt.js'
 import { APP_NAME, assert4xx, attackServer, rawRequest, secretSpellings } from './helpers/attacks.js'
 
 const HS256 = hmacKeyHex(32)
@@ -33,10 +33,15 @@ async function send (authorization: string | undefined, url = '/jwt') {
   return { status: response.statusCode, code, body: response.body, headers: response.headers }
 }
 
+/** A token of these two segments, spelled as given, with its HMAC-SHA256 signature. */
+function signedHs256 (headerPart: string, payloadPart: string, key = HS256): string {
+  const input = `${headerPart}.${payloadPart}`
+  return `${input}.${createHmac('sha256', Buffer.from(key, 'hex')).update(input).digest('base64url')}`
+}
+
 /** A signed HS256 token with the given raw payload text (any bytes), for the hs256 app. */
 function tokenWithPayloadText (payloadText: string, key = HS256, header: Record<string, unknown> = { alg: 'HS256', typ: 'JWT' }): string {
-  const input = `${b64url(header)}.${Buffer.from(payloadText).toString('base64url')}`
-  return `${input}.${createHmac('sha256', Buffer.from(key, 'hex')).update(input).digest('base64url')}`
+  return signedHs256(b64url(header), Buffer.from(payloadText).toString('base64url'), key)
 }
 
 function claimsText (overrides: Record<string, string>): string {
@@ -297,20 +302,16 @@ test('a cached token lends nothing to another token that copies its signature se
 })
 
 test('the header verdict remembered last answers only for that very header', async () => {
-  // A valid token first, so that its header is the one remembered last; then a header of the
-  // same bytes respelled, one that names a refused parameter, and one for another algorithm,
-  // each signed with the right key: each is checked on its own, never answered by the last.
+  // A valid token first, so that its header is the one remembered last; then that header
+  // respelled, `alg: none`, and a header naming a refused parameter, each signed with the right
+  // key: each is checked on its own, never answered by the last.
   const claims = pythonClaims('hs256', APP_NAME)
   assert.equal((await send(linkHeader('hs256', encodeJwt(claims, { key: HS256 })))).status, 200)
   // 26 bytes: the last of its 35 characters carries two unused bits, which a lenient decoder ignores.
   const canonical = b64url({ alg: 'HS256', typ: 'JW' })
-  const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
-  const respelled = canonical.slice(0, -1) + alphabet[alphabet.indexOf(canonical.at(-1)!) | 1]
+  const respelled = canonical.slice(0, -1) + BASE64URL_ALPHABET[BASE64URL_ALPHABET.indexOf(canonical.at(-1)!) | 1]
   assert.deepEqual(Buffer.from(respelled, 'base64url'), Buffer.from(canonical, 'base64url'))
-  const sign = (headerPart: string, key = HS256): string => {
-    const input = `${headerPart}.${b64url(claims)}`
-    return `${input}.${createHmac('sha256', Buffer.from(key, 'hex')).update(input).digest('base64url')}`
-  }
+  const sign = (headerPart: string): string => signedHs256(headerPart, b64url(claims))
   assert.equal((await send(linkHeader('hs256', sign(canonical)))).status, 200)
   await refused(linkHeader('hs256', sign(respelled)), 'the remembered header with unused bits set', 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')
   await refused(linkHeader('hs256', sign(b64url({ alg: 'none', typ: 'JWT' }))), 'alg none after a remembered header', 'FST_LINKED_SERVICES_WRONG_APP_TOKEN')

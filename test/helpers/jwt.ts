@@ -6,6 +6,9 @@ import { createHmac, createPrivateKey, sign } from 'node:crypto'
 
 export type TestAlg = 'HS256' | 'HS512' | 'EdDSA'
 
+/** The base64url alphabet, in order: a character's index is the six bits it spells. */
+export const BASE64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'
+
 export function b64url (value: unknown): string {
   return Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
 }
